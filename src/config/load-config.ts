@@ -1,0 +1,84 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { DEFAULT_CONFIG_DOCUMENT } from "./defaults.js";
+import { ConfigSchema, type GatewayConfig } from "./schema.js";
+
+/** A config that cannot be used; its message names each mistake by its path in the file. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid config (${source}):\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export interface ConfigSources {
+  /** Path of a YAML file; none means the embedded demo default. */
+  file?: string | undefined;
+  /** HOST and PORT override the file, so one image serves many ports. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Reads, validates and completes the configuration. Throws ConfigError naming every mistake. */
+export function loadConfig({ file, env = {} }: ConfigSources = {}): GatewayConfig {
+  const source = file ?? "built-in default";
+  const document = file === undefined ? structuredClone(DEFAULT_CONFIG_DOCUMENT) : readYaml(file);
+  applyEnv(document, env, source);
+  return parseConfig(document, source);
+}
+
+/** Validates a config document already in memory (tests use this). */
+export function parseConfig(document: unknown, source = "inline"): GatewayConfig {
+  const result = ConfigSchema.safeParse(document);
+  if (!result.success) throw new ConfigError(source, result.error.issues.map(formatIssue));
+  return result.data;
+}
+
+function readYaml(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(file, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? error}`]);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (error) {
+    throw new ConfigError(file, [`not valid YAML: ${(error as Error).message.split("\n")[0]}`]);
+  }
+}
+
+function applyEnv(document: unknown, env: NodeJS.ProcessEnv, source: string): void {
+  if (env.HOST === undefined && env.PORT === undefined) return;
+  if (typeof document !== "object" || document === null) return;
+  const root = document as { server?: Record<string, unknown> };
+  root.server = { ...root.server };
+  if (env.HOST) root.server.host = env.HOST;
+  if (env.PORT !== undefined) {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port)) throw new ConfigError(source, [`PORT: "${env.PORT}" is not a port number`]);
+    root.server.port = port;
+  }
+}
+
+/** `models.gpt-4o.deployments[1].provider: unknown provider "opneai"` */
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path
+    .map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .join("");
+  return `${path || "(top level)"}: ${describe(issue)}`;
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    case "invalid_union":
+      return "discriminator" in issue ? "unknown type (expected one of: demo, openai)" : issue.message;
+    default:
+      return issue.message;
+  }
+}

@@ -1,0 +1,182 @@
+import { EventEmitter, once } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
+import {
+  chunkEvent,
+  completionJson,
+  type DemoCompletion,
+  DONE_EVENT,
+  errorJson,
+  parseChatRequest,
+  planCompletion,
+  usageEvent,
+} from "./chat-completion-body.js";
+import { selfSignedCertificate } from "./self-signed-certificate.js";
+
+export interface DemoUpstreamOptions {
+  /** Delay before the first token, in ms. Default 0. */
+  timeToFirstTokenMs?: number;
+  /** Delay between tokens, in ms. Default 0. */
+  interTokenDelayMs?: number;
+  /** Loopback address to bind. Default 127.0.0.1. */
+  host?: string;
+  /** Port; default 0, an ephemeral one. */
+  port?: number;
+}
+
+/** What the demo upstream saw, counted on its own side of the sockets. */
+export interface DemoUpstreamCounts {
+  connectionsAccepted: number;
+  requestsServed: number;
+  streamsReset: number;
+}
+
+// HTTP/2's compatibility API mirrors HTTP/1.1's, so one handler serves both.
+type AnyRequest = IncomingMessage;
+type AnyResponse = ServerResponse;
+
+/**
+ * An OpenAI-compatible chat completions server over TLS (ALPN h2 and http/1.1) with a
+ * certificate made at start. Emits "reset" when a caller abandons a response mid-way.
+ */
+export class DemoUpstream extends EventEmitter {
+  readonly counts: DemoUpstreamCounts = { connectionsAccepted: 0, requestsServed: 0, streamsReset: 0 };
+  private server: Http2SecureServer | undefined;
+  private certificate = "";
+  private nextId = 0;
+
+  constructor(private readonly options: DemoUpstreamOptions = {}) {
+    super();
+  }
+
+  /** The origin to send requests to, e.g. https://127.0.0.1:40123. */
+  get origin(): string {
+    const address = this.server?.address() as AddressInfo | null;
+    if (!address) throw new Error("the demo upstream is not listening");
+    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    return `https://${host}:${address.port}`;
+  }
+
+  /** The PEM certificate to trust for this server. */
+  get ca(): string {
+    return this.certificate;
+  }
+
+  async start(): Promise<this> {
+    const { cert, key } = await selfSignedCertificate();
+    this.certificate = cert;
+    const server = createSecureServer({ cert, key, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] });
+    server.on("secureConnection", (socket: TLSSocket) => {
+      socket.setNoDelay(true);
+      this.counts.connectionsAccepted++;
+    });
+    server.on("request", (req: Http2ServerRequest, res: Http2ServerResponse) =>
+      this.handle(req as unknown as AnyRequest, res as unknown as AnyResponse),
+    );
+    // A client that vanishes mid-handshake is its problem, not the demo's.
+    server.on("tlsClientError", () => {});
+    server.on("sessionError", () => {});
+    server.listen(this.options.port ?? 0, this.options.host ?? "127.0.0.1");
+    await once(server, "listening");
+    this.server = server;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = once(server, "close");
+    server.close();
+    // Open HTTP/2 sessions keep `close` from firing; they are ours to end.
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    await closed;
+  }
+
+  private handle(req: AnyRequest, res: AnyResponse): void {
+    if (req.method !== "POST" || req.url?.split("?")[0] !== "/v1/chat/completions") {
+      this.reply(
+        res,
+        404,
+        errorJson(`Unknown request URL: ${req.method} ${req.url}`, "invalid_request_error"),
+      );
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const request = parseChatRequest(Buffer.concat(chunks).toString("utf8"));
+      if (typeof request === "string") {
+        this.reply(res, 400, errorJson(request));
+        return;
+      }
+      this.counts.requestsServed++;
+      const completion = planCompletion(request, `chatcmpl-demo-${++this.nextId}`);
+      if (request.stream) this.stream(res, completion, request.stream_options?.include_usage === true);
+      else
+        this.after(this.options.timeToFirstTokenMs, res, () =>
+          this.reply(res, 200, completionJson(completion)),
+        );
+    });
+  }
+
+  private reply(res: AnyResponse, status: number, body: string): void {
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  private stream(res: AnyResponse, completion: DemoCompletion, includeUsage: boolean): void {
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    const events = [
+      chunkEvent(completion, { role: "assistant", content: "" }, null),
+      ...completion.tokens.map((token) => chunkEvent(completion, { content: token }, null)),
+      chunkEvent(completion, {}, completion.finishReason),
+      ...(includeUsage ? [usageEvent(completion)] : []),
+      DONE_EVENT,
+    ];
+    const gap = this.options.interTokenDelayMs ?? 0;
+    if (gap === 0) {
+      this.after(this.options.timeToFirstTokenMs, res, () => res.end(events.join("")));
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    let next = 0;
+    const writeNext = () => {
+      const event = events[next++] as string;
+      if (next === events.length) res.end(event);
+      else {
+        res.write(event);
+        timer = setTimeout(writeNext, gap);
+      }
+    };
+    this.watchForReset(res, () => clearTimeout(timer));
+    timer = setTimeout(writeNext, this.options.timeToFirstTokenMs ?? 0);
+  }
+
+  /** Runs `then` after `ms` (at once for 0), unless the caller resets the stream first. */
+  private after(ms: number | undefined, res: AnyResponse, then: () => void): void {
+    if (!ms) {
+      then();
+      return;
+    }
+    const timer = setTimeout(then, ms);
+    this.watchForReset(res, () => clearTimeout(timer));
+  }
+
+  /** Counts and announces a response its caller abandoned before it was finished. */
+  private watchForReset(res: AnyResponse, onReset: () => void): void {
+    res.once("close", () => {
+      if (res.writableFinished) return;
+      onReset();
+      this.counts.streamsReset++;
+      this.emit("reset", performance.now());
+    });
+  }
+}

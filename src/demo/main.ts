@@ -1,0 +1,26 @@
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { DemoUpstream } from "./demo-upstream.js";
+
+/** `npm run demo-upstream`: the demo upstream alone, for tests and benchmarks. */
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "0" },
+    host: { type: "string", default: "127.0.0.1" },
+    ttft: { type: "string", default: "0" },
+    "inter-token": { type: "string", default: "0" },
+    "ca-out": { type: "string" },
+  },
+});
+const upstream = await new DemoUpstream({
+  host: values.host,
+  port: Number(values.port),
+  timeToFirstTokenMs: Number(values.ttft),
+  interTokenDelayMs: Number(values["inter-token"]),
+}).start();
+if (values["ca-out"]) writeFileSync(values["ca-out"], upstream.ca);
+// One JSON line on stdout tells a parent process where to connect and what to trust.
+process.stdout.write(`${JSON.stringify({ origin: upstream.origin, ca: values["ca-out"] ?? null })}\n`);
+const stop = () => void upstream.close().then(() => process.exit(0));
+process.once("SIGTERM", stop);
+process.once("SIGINT", stop);

@@ -1,0 +1,31 @@
+import { generate } from "selfsigned";
+
+export interface CertificatePair {
+  cert: string;
+  key: string;
+}
+
+/** A throwaway certificate for 127.0.0.1 and localhost, made at start; its PEM is also the CA to trust. */
+export async function selfSignedCertificate(): Promise<CertificatePair> {
+  const now = new Date();
+  const pems = await generate([{ name: "commonName", value: "localhost" }], {
+    keyType: "ec",
+    algorithm: "sha256",
+    notBeforeDate: new Date(now.getTime() - 60_000),
+    notAfterDate: new Date(now.getTime() + 7 * 24 * 3600_000),
+    extensions: [
+      { name: "basicConstraints", cA: true, critical: true },
+      { name: "keyUsage", digitalSignature: true, keyCertSign: true, critical: true },
+      { name: "extKeyUsage", serverAuth: true },
+      {
+        name: "subjectAltName",
+        altNames: [
+          { type: 2, value: "localhost" },
+          { type: 7, ip: "127.0.0.1" },
+          { type: 7, ip: "::1" },
+        ],
+      },
+    ],
+  });
+  return { cert: pems.cert, key: pems.private };
+}

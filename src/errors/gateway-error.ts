@@ -1,0 +1,43 @@
+/**
+ * What went wrong, in words every layer shares. Only `service/` turns a kind into a
+ * Connect code, so the layers below know nothing of gRPC.
+ */
+export type ErrorKind =
+  | "invalid_argument"
+  | "not_found"
+  | "unauthenticated"
+  | "permission_denied"
+  | "resource_exhausted"
+  | "failed_precondition"
+  | "unavailable"
+  | "deadline_exceeded"
+  | "cancelled"
+  | "internal";
+
+export interface GatewayErrorOptions {
+  /** Whether another attempt (here or at another deployment) may succeed. */
+  retryable?: boolean;
+  /** The upstream HTTP status, when there was one. */
+  status?: number;
+  /** A stable reason a client can switch on, e.g. "UPSTREAM_RATE_LIMITED". */
+  reason?: string;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly retryable: boolean;
+  readonly status: number | undefined;
+  readonly reason: string | undefined;
+
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    options: GatewayErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "GatewayError";
+    this.retryable = options.retryable ?? false;
+    this.status = options.status;
+    this.reason = options.reason;
+  }
+}

@@ -1,0 +1,68 @@
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import type { GatewayConfig } from "./config/schema.js";
+import type { Logger } from "./log/logger.js";
+import { createProviders, type ProviderSet } from "./providers/create-providers.js";
+import { ModelRouter } from "./router/model-router.js";
+import { Listener } from "./server/listener.js";
+import { createRpcHandler } from "./server/rpc-handler.js";
+import { createGatewayService } from "./service/gateway-service.js";
+import { UpstreamPools } from "./upstream/upstream-pools.js";
+
+export interface Gateway {
+  /** Where it listens, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly address: AddressInfo;
+  readonly pools: UpstreamPools;
+  readonly providers: ProviderSet;
+  /** Drains in-flight RPCs (up to the drain timeout), then closes the pools and demo upstreams. */
+  close(): Promise<void>;
+}
+
+export interface GatewayDeps {
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Builds the whole gateway from its config, from the pools up to the listener, and starts it. */
+export async function startGateway(
+  config: GatewayConfig,
+  { logger, env = process.env }: GatewayDeps,
+): Promise<Gateway> {
+  const startedAt = new Date();
+  const pools = new UpstreamPools(config.pool);
+  const providers = await createProviders(config.providers, pools, env);
+  const router = new ModelRouter(config.models, providers.providers);
+  const service = createGatewayService({
+    router,
+    pools,
+    limits: { maxRequestBytes: config.server.max_request_bytes },
+    startedAt,
+  });
+  const { server } = config;
+  const listener = new Listener({
+    host: server.host,
+    port: server.port,
+    tls: server.tls && { cert: readFileSync(server.tls.cert_file), key: readFileSync(server.tls.key_file) },
+    handler: createRpcHandler({ service, logger, maxRequestBytes: server.max_request_bytes }),
+  });
+  let address: AddressInfo;
+  try {
+    address = await listener.listen();
+  } catch (error) {
+    await Promise.all([pools.close(), providers.close()]);
+    throw error;
+  }
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `${server.tls ? "https" : "http"}://${host}:${address.port}`,
+    address,
+    pools,
+    providers,
+    async close() {
+      await listener.close(server.drain_timeout);
+      await pools.close();
+      await providers.close();
+    },
+  };
+}

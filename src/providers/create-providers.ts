@@ -1,0 +1,64 @@
+import type { ProviderConfig } from "../config/schema.js";
+import { DemoUpstream } from "../demo/demo-upstream.js";
+import { GatewayError } from "../errors/gateway-error.js";
+import type { UpstreamPools } from "../upstream/upstream-pools.js";
+import { createDemoProvider } from "./demo/index.js";
+import { OpenAIProvider } from "./openai/index.js";
+import type { Provider } from "./provider.js";
+
+const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
+
+export interface ProviderSet {
+  providers: Map<string, Provider>;
+  /** The embedded demo upstreams started for demo providers, by provider name. */
+  demoUpstreams: Map<string, DemoUpstream>;
+  close(): Promise<void>;
+}
+
+/** Builds every configured provider, starting an embedded demo upstream for each demo provider. */
+export async function createProviders(
+  configs: Record<string, ProviderConfig>,
+  pools: UpstreamPools,
+  env: NodeJS.ProcessEnv,
+): Promise<ProviderSet> {
+  const providers = new Map<string, Provider>();
+  const demoUpstreams = new Map<string, DemoUpstream>();
+  const close = async () => {
+    await Promise.all([...demoUpstreams.values()].map((upstream) => upstream.close()));
+  };
+  try {
+    for (const [name, config] of Object.entries(configs)) {
+      if (config.type === "demo") {
+        const upstream = await new DemoUpstream({
+          timeToFirstTokenMs: config.time_to_first_token,
+          interTokenDelayMs: config.inter_token_delay,
+        }).start();
+        demoUpstreams.set(name, upstream);
+        providers.set(name, createDemoProvider(name, upstream, pools, config.pool));
+      } else {
+        const baseUrl = config.base_url ?? env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL;
+        pools.register(baseUrl, config.pool ? { pool: config.pool } : {});
+        providers.set(
+          name,
+          new OpenAIProvider({ name, baseUrl, apiKey: apiKey(name, config.api_key_env, env), pools }),
+        );
+      }
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { providers, demoUpstreams, close };
+}
+
+function apiKey(provider: string, variable: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (variable === undefined) return undefined;
+  const key = env[variable];
+  if (!key) {
+    throw new GatewayError(
+      "failed_precondition",
+      `providers.${provider}.api_key_env: the environment variable ${variable} is not set`,
+    );
+  }
+  return key;
+}

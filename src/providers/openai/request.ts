@@ -1,0 +1,17 @@
+import type { ChatRequest } from "../provider.js";
+
+/** The body of `POST /chat/completions` for a ChatRequest. */
+export function chatCompletionBody(request: ChatRequest, stream: boolean): string {
+  const messages: { role: string; content: string }[] = [];
+  if (request.system !== undefined) messages.push({ role: "system", content: request.system });
+  messages.push(...request.messages);
+  return JSON.stringify({
+    model: request.model,
+    messages,
+    max_tokens: request.maxTokens,
+    temperature: request.temperature,
+    top_p: request.topP,
+    stop: request.stop.length > 0 ? request.stop : undefined,
+    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+  });
+}

@@ -1,0 +1,29 @@
+import { createContextValues, type ServiceImpl } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import type { Logger } from "../log/logger.js";
+import { rpcFactsKey } from "../service/rpc-facts.js";
+import type { RequestHandler } from "./listener.js";
+import { rpcLogInterceptor } from "./rpc-log-interceptor.js";
+
+/**
+ * Headroom of the wire limit over `max_request_bytes`: the service checks the text itself and
+ * names the field; this only stops a body too large to be worth parsing.
+ */
+const WIRE_LIMIT_FACTOR = 4;
+
+export interface RpcHandlerOptions {
+  service: ServiceImpl<typeof GatewayService>;
+  logger: Logger;
+  maxRequestBytes: number;
+}
+
+/** The Connect adapter: gRPC, gRPC-Web and Connect (POST and GET) for GatewayService. */
+export function createRpcHandler({ service, logger, maxRequestBytes }: RpcHandlerOptions): RequestHandler {
+  return connectNodeAdapter({
+    routes: (router) => router.service(GatewayService, service),
+    interceptors: [rpcLogInterceptor(logger)],
+    readMaxBytes: WIRE_LIMIT_FACTOR * maxRequestBytes,
+    contextValues: (req) => createContextValues().set(rpcFactsKey, { httpVersion: req.httpVersion }),
+  }) as RequestHandler;
+}

@@ -1,0 +1,30 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type ErrorKind, GatewayError } from "../errors/gateway-error.js";
+
+const CODES: Record<ErrorKind, Code> = {
+  invalid_argument: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
+  resource_exhausted: Code.ResourceExhausted,
+  failed_precondition: Code.FailedPrecondition,
+  unavailable: Code.Unavailable,
+  deadline_exceeded: Code.DeadlineExceeded,
+  cancelled: Code.Canceled,
+  internal: Code.Internal,
+};
+
+/**
+ * The one place an error becomes a Connect error. A caller's cancel or deadline wins over
+ * whatever it caused below; an unexpected error is INTERNAL with no stack or detail on the wire.
+ */
+export function toConnectError(error: unknown, signal: AbortSignal): ConnectError {
+  if (signal.aborted && signal.reason instanceof ConnectError) return signal.reason;
+  if (error instanceof ConnectError) return error;
+  if (error instanceof GatewayError) {
+    const connectError = new ConnectError(error.message, CODES[error.kind]);
+    if (error.reason) connectError.metadata.set("weaver-error-reason", error.reason);
+    return connectError;
+  }
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+}

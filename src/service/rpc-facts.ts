@@ -1,0 +1,13 @@
+import { createContextKey } from "@connectrpc/connect";
+
+/** What the service learned about one RPC, for the server's log line and metrics. */
+export interface RpcFacts {
+  /** "1.1" or "2.0", as the server saw the request. */
+  httpVersion?: string;
+  model?: string;
+  provider?: string;
+  connectionReused?: boolean;
+}
+
+/** Set per RPC by the server when the request arrives; filled in by the service. */
+export const rpcFactsKey = createContextKey<RpcFacts | undefined>(undefined, { description: "rpc facts" });

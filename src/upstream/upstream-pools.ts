@@ -1,0 +1,201 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Socket } from "node:net";
+import { buildConnector, Client, type Dispatcher, Pool } from "undici";
+import type { PoolConfig } from "../config/schema.js";
+import {
+  type CountersSnapshot,
+  OriginCounters,
+  type OriginSnapshot,
+  snapshotCounters,
+  sumCounters,
+} from "./origin-counters.js";
+import { awaitConnectionFacts, isIdle, REQUEST_TAG_HEADER, trackSocket } from "./socket-ledger.js";
+import { toUpstreamError } from "./upstream-error.js";
+
+export interface UpstreamRequest {
+  method: "GET" | "POST";
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** The caller's cancel or deadline: aborting it resets the upstream HTTP/2 stream. */
+  signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Dispatcher.ResponseData["body"];
+  /** The origin, the ALPN protocol and whether the socket had carried a request before. */
+  connection: { origin: string; protocol: string; reused: boolean };
+}
+
+export interface OriginOptions {
+  /** Overrides of the default pool settings for this origin. */
+  pool?: Partial<PoolConfig>;
+  /** Extra trusted CA certificates (PEM), for an upstream with a private CA such as the demo. */
+  ca?: string;
+}
+
+let tagCounter = 0;
+const tagPrefix = Math.random().toString(36).slice(2, 8);
+
+/** One connection pool per upstream origin, HTTP/2 first; knows nothing of models or providers. */
+export class UpstreamPools {
+  private readonly origins = new Map<string, OriginPool>();
+
+  constructor(private readonly defaults: PoolConfig) {}
+
+  /** Declares an origin and its settings; the first declaration of an origin wins. */
+  register(origin: string, options: OriginOptions = {}): void {
+    const key = new URL(origin).origin;
+    if (this.origins.has(key)) return;
+    this.origins.set(key, new OriginPool(key, { ...this.defaults, ...options.pool }, options.ca));
+  }
+
+  async request(origin: string, request: UpstreamRequest): Promise<UpstreamResponse> {
+    const pool = this.origins.get(origin);
+    if (pool === undefined) throw new Error(`upstream origin ${origin} is not registered`);
+    return pool.request(request);
+  }
+
+  snapshot(): { totals: CountersSnapshot; origins: OriginSnapshot[] } {
+    const origins = [...this.origins.values()].map((pool) => pool.snapshot());
+    return { totals: sumCounters(origins.map((o) => o.counters)), origins };
+  }
+
+  /** Lets in-flight requests finish, then closes every connection. */
+  async close(): Promise<void> {
+    await Promise.all([...this.origins.values()].map((pool) => pool.close()));
+  }
+}
+
+class OriginPool {
+  readonly counters: OriginCounters;
+  private readonly clientOptions: Pool.Options;
+  private readonly pool: Pool | undefined;
+  private readonly oneShotClients = new Set<Client>();
+
+  constructor(
+    readonly origin: string,
+    private readonly settings: PoolConfig,
+    ca: string | undefined,
+  ) {
+    this.counters = new OriginCounters(origin, settings.pooling);
+    this.clientOptions = {
+      allowH2: true,
+      connect: this.countingConnector(ca),
+      h2Options: { maxConcurrentStreams: settings.max_concurrent_streams },
+      keepAliveTimeout: settings.keepalive_expiry,
+      keepAliveMaxTimeout: settings.keepalive_expiry,
+      headersTimeout: settings.request_timeout,
+      bodyTimeout: settings.request_timeout,
+    };
+    this.pool = settings.pooling
+      ? new Pool(origin, { ...this.clientOptions, connections: settings.max_connections })
+      : undefined;
+  }
+
+  async request(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const tag = `${tagPrefix}${(tagCounter++).toString(36)}`;
+    const connection = { origin: this.origin, protocol: "", reused: false };
+    const forget = awaitConnectionFacts(tag, (facts) => {
+      connection.protocol = facts.protocol;
+      connection.reused = facts.reused;
+    });
+    const dispatcher = this.pool ?? this.oneShotClient();
+    try {
+      const response = await dispatcher.request({
+        origin: this.origin,
+        method: request.method,
+        path: request.path,
+        headers: { ...request.headers, [REQUEST_TAG_HEADER]: tag },
+        body: request.body ?? null,
+        signal: request.signal ?? null,
+      });
+      if (dispatcher instanceof Client) closeWhenRead(response.body, dispatcher, this.oneShotClients);
+      return { statusCode: response.statusCode, headers: response.headers, body: response.body, connection };
+    } catch (error) {
+      if (dispatcher instanceof Client) this.retire(dispatcher);
+      throw toUpstreamError(error, this.origin, request.signal);
+    } finally {
+      forget();
+    }
+  }
+
+  snapshot(): OriginSnapshot {
+    const queued = this.pool?.stats.queued ?? 0;
+    return {
+      origin: this.origin,
+      protocol: this.counters.protocol,
+      pooling: this.settings.pooling,
+      counters: snapshotCounters(this.counters, queued),
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.pool?.close(), ...[...this.oneShotClients].map((c) => c.close())]);
+  }
+
+  /** `pooling: false`: a client of its own per request, closed once its response is read. */
+  private oneShotClient(): Client {
+    const client = new Client(this.origin, this.clientOptions);
+    this.oneShotClients.add(client);
+    return client;
+  }
+
+  private retire(client: Client): void {
+    this.oneShotClients.delete(client);
+    client.destroy().catch(() => {});
+  }
+
+  /** undici's own connector, wrapped so every socket and failed connect is counted. */
+  private countingConnector(ca: string | undefined): buildConnector.connector {
+    const connect = buildConnector({
+      allowH2: true,
+      timeout: this.settings.connect_timeout,
+      ...(ca === undefined ? {} : { ca }),
+    });
+    const counters = this.counters;
+    const maxIdle = this.settings.max_idle_connections;
+    return (options, callback) => {
+      const startedAt = performance.now();
+      connect(options, (error, socket) => {
+        if (error !== null) {
+          counters.connectErrorsTotal++;
+          callback(error, null);
+          return;
+        }
+        const tlsSocket = socket as Socket & {
+          alpnProtocol?: string | false;
+          isSessionReused?: () => boolean;
+        };
+        const protocol = tlsSocket.alpnProtocol || "http/1.1";
+        counters.recordConnect(
+          performance.now() - startedAt,
+          protocol,
+          tlsSocket.isSessionReused?.() ?? false,
+        );
+        const trim =
+          maxIdle < this.settings.max_connections ? trimmer(socket as Socket, counters, maxIdle) : undefined;
+        trackSocket(socket as Socket, counters, protocol, trim);
+        callback(null, socket);
+      });
+    };
+  }
+}
+
+function closeWhenRead(body: UpstreamResponse["body"], client: Client, clients: Set<Client>): void {
+  body.once("close", () => {
+    clients.delete(client);
+    client.close().catch(() => {});
+  });
+}
+
+/** Enforces `max_idle_connections`: a socket that goes idle beyond the limit is closed. */
+function trimmer(socket: Socket, counters: OriginCounters, maxIdle: number): () => void {
+  // Looked at on the next turn: undici may hand the socket a queued request first.
+  const trimIfStillIdle = () => {
+    if (isIdle(socket) && counters.activeConnections - counters.busyConnections > maxIdle) socket.destroy();
+  };
+  return () => setImmediate(trimIfStillIdle);
+}
