@@ -1,0 +1,24 @@
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { GatewayService, GenerateRequestSchema } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway();
+});
+afterAll(() => gw.close());
+
+test("Generate over gRPC returns demo text and says who served it", async () => {
+  const client = createClient(GatewayService, createGrpcTransport({ baseUrl: gw.url }));
+  const res = await client.generate(
+    create(GenerateRequestSchema, { model: "demo", messages: [{ role: "user", content: "hello" }] }),
+  );
+  expect(res.text.length).toBeGreaterThan(0);
+  expect(res.upstream?.provider).toBe("demo");
+  expect(res.upstream?.origin).toBe(gw.demo.origin);
+  expect(res.upstream?.protocol).toBe("h2");
+  expect(gw.demo.counts.requestsServed).toBe(1);
+});
