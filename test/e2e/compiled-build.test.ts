@@ -1,0 +1,63 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, test } from "vitest";
+
+// What the Dockerfile runs, without Docker: the compiled JavaScript on production dependencies.
+const root = join(import.meta.dirname, "..", "..");
+const run = promisify(execFile);
+let gateway: ChildProcess | undefined;
+
+beforeAll(async () => {
+  await run(join(root, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: root });
+}, 120_000);
+afterAll(() => {
+  gateway?.kill("SIGKILL");
+});
+
+test("the compiled build imports only production dependencies", () => {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const allowed = new Set(Object.keys(pkg.dependencies));
+  const imported = new Set<string>();
+  for (const file of readdirSync(join(root, "dist"), { recursive: true, encoding: "utf8" })) {
+    if (!file.endsWith(".js")) continue;
+    const code = readFileSync(join(root, "dist", file), "utf8");
+    for (const [, specifier] of code.matchAll(/from "([^".][^"]*)"/g)) {
+      if (specifier?.startsWith("node:")) continue;
+      const parts = (specifier as string).split("/");
+      imported.add(parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] as string));
+    }
+  }
+  expect(imported.size).toBeGreaterThan(3);
+  expect([...imported].filter((name) => !allowed.has(name))).toEqual([]);
+});
+
+test("node dist/src/main.js serves the demo model on the embedded default", async () => {
+  gateway = spawn(process.execPath, ["dist/src/main.js"], {
+    cwd: root,
+    env: { ...process.env, PORT: "0", NODE_ENV: "production" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let url = "";
+  for await (const line of createInterface({ input: gateway.stdout as NodeJS.ReadableStream })) {
+    const entry = JSON.parse(line) as { url?: string };
+    if (entry.url) {
+      url = entry.url;
+      break;
+    }
+  }
+  const response = await fetch(`${url}/weaver.gateway.v1.GatewayService/Generate`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hello" }] }),
+  });
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { text: string; upstream: { protocol: string } };
+  expect(body.text.length).toBeGreaterThan(0);
+  expect(body.upstream.protocol).toBe("h2");
+  const exited = new Promise<number | null>((resolve) => gateway?.once("exit", (code) => resolve(code)));
+  gateway.kill("SIGTERM");
+  expect(await exited).toBe(0);
+});
