@@ -26,6 +26,7 @@ export function rpcLogInterceptor(logger: Logger): Interceptor {
         code,
         durationMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
         upstreamReused: facts.connectionReused,
+        metadata: facts.metadata,
         ...(error === undefined ? {} : { error: ConnectError.from(error).rawMessage }),
       };
       const internal = error !== undefined && ConnectError.from(error).code === Code.Internal;

@@ -40,6 +40,7 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
     if (facts) {
       facts.model = model.name;
       facts.provider = deployment.provider.name;
+      if (Object.keys(request.metadata).length > 0) facts.metadata = request.metadata;
     }
     const chatRequest: ChatRequest = { ...chat, model: deployment.model };
     return { model, deployment, chatRequest, facts };

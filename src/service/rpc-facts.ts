@@ -7,6 +7,8 @@ export interface RpcFacts {
   model?: string;
   provider?: string;
   connectionReused?: boolean;
+  /** The caller's metadata, logged and never sent upstream. */
+  metadata?: Record<string, string>;
 }
 
 /** Set per RPC by the server when the request arrives; filled in by the service. */
