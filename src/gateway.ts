@@ -32,7 +32,7 @@ export async function startGateway(
   const startedAt = new Date();
   const pools = new UpstreamPools(config.pool);
   const providers = await createProviders(config.providers, pools, env);
-  const router = new ModelRouter(config.models, providers.providers);
+  const router = new ModelRouter(config.models, providers.providers, providers.passthrough);
   const service = createGatewayService({
     router,
     pools,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { DEFAULT_CONFIG_DOCUMENT } from "./defaults.js";
+import { defaultConfigDocument } from "./defaults.js";
 import { ConfigSchema, type GatewayConfig } from "./schema.js";
 
 /** A config that cannot be used; its message names each mistake by its path in the file. */
@@ -16,7 +16,7 @@ export class ConfigError extends Error {
 }
 
 export interface ConfigSources {
-  /** Path of a YAML file; none means the embedded demo default. */
+  /** Path of a YAML file; none means the default: the demo, plus each provider whose key is set. */
   file?: string | undefined;
   /** HOST and PORT override the file, so one image serves many ports. */
   env?: NodeJS.ProcessEnv;
@@ -25,7 +25,7 @@ export interface ConfigSources {
 /** Reads, validates and completes the configuration. Throws ConfigError naming every mistake. */
 export function loadConfig({ file, env = {} }: ConfigSources = {}): GatewayConfig {
   const source = file ?? "built-in default";
-  const document = file === undefined ? structuredClone(DEFAULT_CONFIG_DOCUMENT) : readYaml(file);
+  const document = file === undefined ? defaultConfigDocument(env) : readYaml(file);
   applyEnv(document, env, source);
   return parseConfig(document, source);
 }
@@ -77,7 +77,9 @@ function describe(issue: z.core.$ZodIssue): string {
     case "unrecognized_keys":
       return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
     case "invalid_union":
-      return "discriminator" in issue ? "unknown type (expected one of: demo, openai)" : issue.message;
+      return "discriminator" in issue
+        ? "unknown type (expected one of: demo, openai, anthropic)"
+        : issue.message;
     default:
       return issue.message;
   }

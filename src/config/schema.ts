@@ -65,18 +65,50 @@ const DemoProviderSchema = z
   })
   .strict();
 
+/** Settings every HTTP provider shares. */
+const httpProviderFields = {
+  /** Name of the environment variable holding the key; keys are never written in the file. */
+  api_key_env: z.string().min(1).optional(),
+  /** Extra headers sent with every request (for gateways and compatible servers that want them). */
+  headers: z.record(z.string(), z.string()).optional(),
+  /** Serve any model a caller names `<provider>/<model>`, besides the models configured below. */
+  passthrough_models: z.boolean().default(false),
+  pool: PoolOverrideSchema.optional(),
+};
+
 const OpenAIProviderSchema = z
   .object({
     type: z.literal("openai"),
-    /** Where the API lives. Default https://api.openai.com/v1, or OPENAI_BASE_URL. */
+    /** Where the API lives, `/chat/completions` appended. Default OPENAI_BASE_URL, else https://api.openai.com/v1. */
     base_url: z.url({ protocol: /^https?$/ }).optional(),
-    /** Name of the environment variable holding the key; keys are never written in the file. */
-    api_key_env: z.string().min(1).optional(),
-    pool: PoolOverrideSchema.optional(),
+    /** Sent as OpenAI-Organization. */
+    organization: z.string().min(1).optional(),
+    /** Sent as OpenAI-Project. */
+    project: z.string().min(1).optional(),
+    ...httpProviderFields,
   })
   .strict();
 
-export const ProviderSchema = z.discriminatedUnion("type", [DemoProviderSchema, OpenAIProviderSchema]);
+const AnthropicProviderSchema = z
+  .object({
+    type: z.literal("anthropic"),
+    /** Where the API lives, `/v1/messages` appended. Default ANTHROPIC_BASE_URL, else https://api.anthropic.com. */
+    base_url: z.url({ protocol: /^https?$/ }).optional(),
+    /** The anthropic-version header. Default 2023-06-01, the version the API documents. */
+    version: z.string().min(1).default("2023-06-01"),
+    /** How the key is sent: `x-api-key` (default, as documented) or `bearer` (as SDK 1.14 sends it). */
+    auth: z.enum(["x-api-key", "bearer"]).default("x-api-key"),
+    /** max_tokens when the caller gives none; the Messages API requires one. Default 4096. */
+    default_max_tokens: z.number().int().positive().default(4096),
+    ...httpProviderFields,
+  })
+  .strict();
+
+export const ProviderSchema = z.discriminatedUnion("type", [
+  DemoProviderSchema,
+  OpenAIProviderSchema,
+  AnthropicProviderSchema,
+]);
 
 const DeploymentSchema = z
   .object({

@@ -12,15 +12,18 @@ export type ErrorKind =
   | "unavailable"
   | "deadline_exceeded"
   | "cancelled"
-  | "internal";
+  | "internal"
+  | "unknown";
 
 export interface GatewayErrorOptions {
   /** Whether another attempt (here or at another deployment) may succeed. */
   retryable?: boolean;
   /** The upstream HTTP status, when there was one. */
   status?: number;
-  /** A stable reason a client can switch on, e.g. "UPSTREAM_RATE_LIMITED". */
+  /** A stable reason a client can switch on, e.g. "UPSTREAM_HTTP_429". */
   reason?: string;
+  /** How long the provider asked callers to wait before trying again, in ms. */
+  retryAfterMs?: number | undefined;
   cause?: unknown;
 }
 
@@ -28,6 +31,7 @@ export class GatewayError extends Error {
   readonly retryable: boolean;
   readonly status: number | undefined;
   readonly reason: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     readonly kind: ErrorKind,
@@ -39,5 +43,6 @@ export class GatewayError extends Error {
     this.retryable = options.retryable ?? false;
     this.status = options.status;
     this.reason = options.reason;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }

@@ -2,14 +2,15 @@ import type { ProviderConfig } from "../config/schema.js";
 import { DemoUpstream } from "../demo/demo-upstream.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { UpstreamPools } from "../upstream/upstream-pools.js";
+import { ANTHROPIC_DEFAULT_BASE_URL, createAnthropicProvider } from "./anthropic/index.js";
 import { createDemoProvider } from "./demo/index.js";
-import { OpenAIProvider } from "./openai/index.js";
+import { createOpenAIProvider, OPENAI_DEFAULT_BASE_URL } from "./openai/index.js";
 import type { Provider } from "./provider.js";
-
-const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
 export interface ProviderSet {
   providers: Map<string, Provider>;
+  /** Providers that serve any model named `<provider>/<model>`. */
+  passthrough: Set<string>;
   /** The embedded demo upstreams started for demo providers, by provider name. */
   demoUpstreams: Map<string, DemoUpstream>;
   close(): Promise<void>;
@@ -22,6 +23,7 @@ export async function createProviders(
   env: NodeJS.ProcessEnv,
 ): Promise<ProviderSet> {
   const providers = new Map<string, Provider>();
+  const passthrough = new Set<string>();
   const demoUpstreams = new Map<string, DemoUpstream>();
   const close = async () => {
     await Promise.all([...demoUpstreams.values()].map((upstream) => upstream.close()));
@@ -35,23 +37,43 @@ export async function createProviders(
         }).start();
         demoUpstreams.set(name, upstream);
         providers.set(name, createDemoProvider(name, upstream, pools, config.pool));
-      } else {
-        const baseUrl = config.base_url ?? env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL;
-        pools.register(baseUrl, config.pool ? { pool: config.pool } : {});
-        providers.set(
-          name,
-          new OpenAIProvider({ name, baseUrl, apiKey: apiKey(name, config.api_key_env, env), pools }),
-        );
+        continue;
       }
+      const apiKey = readKey(name, config.api_key_env, env);
+      const common = { name, apiKey, headers: config.headers };
+      const provider =
+        config.type === "openai"
+          ? createOpenAIProvider(
+              {
+                ...common,
+                baseUrl: config.base_url ?? env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL,
+                organization: config.organization,
+                project: config.project,
+              },
+              pools,
+            )
+          : createAnthropicProvider(
+              {
+                ...common,
+                baseUrl: config.base_url ?? env.ANTHROPIC_BASE_URL ?? ANTHROPIC_DEFAULT_BASE_URL,
+                version: config.version,
+                auth: config.auth,
+                defaultMaxTokens: config.default_max_tokens,
+              },
+              pools,
+            );
+      pools.register(provider.origin, config.pool ? { pool: config.pool } : {});
+      providers.set(name, provider);
+      if (config.passthrough_models) passthrough.add(name);
     }
   } catch (error) {
     await close();
     throw error;
   }
-  return { providers, demoUpstreams, close };
+  return { providers, passthrough, demoUpstreams, close };
 }
 
-function apiKey(provider: string, variable: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+function readKey(provider: string, variable: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (variable === undefined) return undefined;
   const key = env[variable];
   if (!key) {

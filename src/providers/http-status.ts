@@ -1,16 +1,34 @@
 import type { ErrorKind } from "../errors/gateway-error.js";
 
-/** What an upstream HTTP status means for the caller, and whether another attempt may help. */
+/**
+ * What an upstream HTTP status means for the caller, and whether another attempt (here or at
+ * another deployment) may help. The one table every provider's errors go through.
+ */
 export function classifyStatus(status: number): { kind: ErrorKind; retryable: boolean } {
-  if (status === 400 || status === 413 || status === 422)
-    return { kind: "invalid_argument", retryable: false };
-  if (status === 401) return { kind: "unauthenticated", retryable: false };
-  if (status === 403) return { kind: "permission_denied", retryable: false };
-  if (status === 404) return { kind: "not_found", retryable: false };
-  if (status === 408) return { kind: "deadline_exceeded", retryable: true };
-  if (status === 429) return { kind: "resource_exhausted", retryable: true };
-  if (status === 500 || status === 502 || status === 503 || status === 504 || status === 529) {
-    return { kind: "unavailable", retryable: true };
+  switch (status) {
+    case 400:
+    case 413:
+    case 422:
+      return { kind: "invalid_argument", retryable: false };
+    case 401:
+      return { kind: "unauthenticated", retryable: false };
+    case 402:
+    case 403:
+      return { kind: "permission_denied", retryable: false };
+    case 404:
+      return { kind: "not_found", retryable: false };
+    case 408:
+    case 504:
+      return { kind: "deadline_exceeded", retryable: true };
+    case 429:
+      return { kind: "resource_exhausted", retryable: true };
+    case 500:
+      return { kind: "internal", retryable: true };
+    case 502:
+    case 503:
+    case 529:
+      return { kind: "unavailable", retryable: true };
+    default:
+      return { kind: status >= 500 ? "unavailable" : "unknown", retryable: false };
   }
-  return { kind: status >= 500 ? "unavailable" : "internal", retryable: false };
 }

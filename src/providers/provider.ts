@@ -1,3 +1,6 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { GatewayError } from "../errors/gateway-error.js";
+
 /** The provider-neutral request every provider translates into its own wire format. */
 export interface ChatRequest {
   /** The model name the provider is asked for. */
@@ -11,6 +14,9 @@ export interface ChatRequest {
 }
 
 export type FinishReason = "stop" | "length" | "content_filter" | "tool_calls" | "unspecified";
+
+/** Content besides plain text: tool calls and thinking are not carried yet; refusal text is. */
+export type NonTextContent = "tool_calls" | "thinking" | "refusal";
 
 export interface TokenUsage {
   inputTokens: number;
@@ -26,20 +32,30 @@ export interface UpstreamFacts {
   latencyMs: number;
 }
 
-export interface ChatResult {
+/** A whole completion as a provider's wire format describes it. */
+export interface ParsedCompletion {
   id: string;
   text: string;
   finishReason: FinishReason;
   usage: TokenUsage | undefined;
+  nonTextContent: NonTextContent[];
+}
+
+export interface ChatResult extends ParsedCompletion {
   upstream: UpstreamFacts;
 }
+
+export type StreamFinish = { type: "finish" } & Omit<ParsedCompletion, "id" | "text">;
+
+/** What a wire format's stream decoder yields: the completion id once known, text, one finish. */
+export type WireStreamEvent = { type: "id"; id: string } | { type: "delta"; text: string } | StreamFinish;
 
 export type ChatStreamEvent =
   | { type: "start"; id: string; upstream: UpstreamFacts }
   | { type: "delta"; text: string }
-  | { type: "finish"; finishReason: FinishReason; usage: TokenUsage | undefined };
+  | StreamFinish;
 
-/** One configured provider: it builds upstream requests, parses responses and maps errors. */
+/** One configured provider, as the router and the service see it. */
 export interface Provider {
   /** The configured name, e.g. "openai" or "demo". */
   readonly name: string;
@@ -48,4 +64,16 @@ export interface Provider {
   generate(request: ChatRequest, signal: AbortSignal): Promise<ChatResult>;
   /** Yields a start event, deltas and one finish event; throws GatewayError on failure. */
   stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<ChatStreamEvent>;
+}
+
+/** How one provider's API is spoken: the only part that differs between providers. */
+export interface WireFormat {
+  /** The path of the chat endpoint, appended to the base URL's path. */
+  readonly path: string;
+  /** Headers sent with every request, credentials included. */
+  readonly headers: Record<string, string>;
+  requestBody(request: ChatRequest, stream: boolean): string;
+  parseCompletion(json: unknown): ParsedCompletion;
+  readStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<WireStreamEvent>;
+  httpError(status: number, bodyText: string, headers: IncomingHttpHeaders): GatewayError;
 }

@@ -20,7 +20,11 @@ export class ModelRouter {
   private readonly byName = new Map<string, RoutableModel>();
   readonly models: RoutableModel[];
 
-  constructor(models: Record<string, ModelConfig>, providers: Map<string, Provider>) {
+  constructor(
+    models: Record<string, ModelConfig>,
+    private readonly providers: Map<string, Provider>,
+    private readonly passthrough: Set<string> = new Set(),
+  ) {
     this.models = Object.entries(models)
       .map(([name, spec]) => ({
         name,
@@ -36,15 +40,38 @@ export class ModelRouter {
     }
   }
 
-  /** The model named `name` and the deployment to send to; NOT_FOUND names the known models. */
+  /**
+   * The model named `name` and the deployment to send to; `<provider>/<model>` reaches a
+   * passthrough provider directly. NOT_FOUND names the known models.
+   */
   route(name: string): { model: RoutableModel; deployment: Deployment } {
-    const model = this.byName.get(name);
+    const model = this.byName.get(name) ?? this.passthroughModel(name);
     if (model === undefined) {
-      const known = [...this.byName.keys()].sort().join(", ") || "none";
+      const patterns = [...this.passthrough].map((provider) => `${provider}/<model>`);
+      const known = [...[...this.byName.keys()].sort(), ...patterns].join(", ") || "none";
       throw new GatewayError("not_found", `model "${name}" is not configured; known models: ${known}`, {
         reason: "MODEL_NOT_FOUND",
       });
     }
     return { model, deployment: model.deployments[0] as Deployment };
+  }
+
+  /** The configured models, then one `<provider>/*` entry per passthrough provider. */
+  list(): RoutableModel[] {
+    const patterns = [...this.passthrough].map((name) => ({
+      name: `${name}/*`,
+      aliases: [],
+      deployments: [{ provider: this.providers.get(name) as Provider, model: "*" }],
+    }));
+    return [...this.models, ...patterns];
+  }
+
+  private passthroughModel(name: string): RoutableModel | undefined {
+    const slash = name.indexOf("/");
+    if (slash <= 0 || slash === name.length - 1) return undefined;
+    const providerName = name.slice(0, slash);
+    const provider = this.providers.get(providerName);
+    if (provider === undefined || !this.passthrough.has(providerName)) return undefined;
+    return { name, aliases: [], deployments: [{ provider, model: name.slice(slash + 1) }] };
   }
 }

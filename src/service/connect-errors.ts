@@ -12,6 +12,7 @@ const CODES: Record<ErrorKind, Code> = {
   deadline_exceeded: Code.DeadlineExceeded,
   cancelled: Code.Canceled,
   internal: Code.Internal,
+  unknown: Code.Unknown,
 };
 
 /**
@@ -24,6 +25,10 @@ export function toConnectError(error: unknown, signal: AbortSignal): ConnectErro
   if (error instanceof GatewayError) {
     const connectError = new ConnectError(error.message, CODES[error.kind]);
     if (error.reason) connectError.metadata.set("weaver-error-reason", error.reason);
+    if (error.retryAfterMs !== undefined) {
+      connectError.metadata.set("retry-after", String(Math.ceil(error.retryAfterMs / 1000)));
+      connectError.metadata.set("retry-after-ms", String(Math.round(error.retryAfterMs)));
+    }
     return connectError;
   }
   return new ConnectError("internal error", Code.Internal, undefined, undefined, error);

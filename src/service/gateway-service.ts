@@ -59,6 +59,7 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
           usage: usageToProto(result.usage),
           model: model.name,
           upstream: upstreamToProto(deployment.provider.name, deployment.model, result.upstream),
+          nonTextContent: result.nonTextContent,
         };
       } catch (error) {
         throw toConnectError(error, ctx.signal);
@@ -81,7 +82,7 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
     },
 
     listModels() {
-      return modelsToProto(router.models);
+      return modelsToProto(router.list());
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { PoolOverride } from "../../config/schema.js";
 import type { DemoUpstream } from "../../demo/demo-upstream.js";
 import type { UpstreamPools } from "../../upstream/upstream-pools.js";
-import { OpenAIProvider } from "../openai/index.js";
+import { createOpenAIProvider } from "../openai/index.js";
 import type { Provider } from "../provider.js";
 
 /** The demo provider: the OpenAI wire format, sent to the embedded demo upstream and trusting its certificate. */
@@ -12,5 +12,5 @@ export function createDemoProvider(
   pool: PoolOverride | undefined,
 ): Provider {
   pools.register(upstream.origin, { ca: upstream.ca, ...(pool ? { pool } : {}) });
-  return new OpenAIProvider({ name, baseUrl: `${upstream.origin}/v1`, pools });
+  return createOpenAIProvider({ name, baseUrl: `${upstream.origin}/v1` }, pools);
 }

@@ -1,42 +1,50 @@
-import { GatewayError } from "../../errors/gateway-error.js";
-import { classifyStatus } from "../http-status.js";
-import { redactSecrets } from "../redact-secrets.js";
+import type { IncomingHttpHeaders } from "node:http";
+import type { GatewayError } from "../../errors/gateway-error.js";
+import { parseErrorBody, upstreamHttpError } from "../upstream-http-error.js";
 
-interface OpenAIErrorBody {
-  error?: { message?: string; type?: string; code?: string | number | null } | string;
+/** `{"error": {"message", "type", "code"}}`; some compatible servers send a string or an integer code. */
+interface OpenAIError {
+  message?: unknown;
+  type?: unknown;
+  code?: unknown;
 }
 
-/** An HTTP error answer of an OpenAI-compatible API, as a GatewayError with its status. */
-export function httpError(status: number, bodyText: string, providerName: string): GatewayError {
-  const { kind, retryable } = classifyStatus(status);
-  const detail = describe(bodyText) ?? `HTTP ${status}`;
-  return new GatewayError(kind, `${providerName}: ${redactSecrets(detail)} (HTTP ${status})`, {
-    retryable,
-    status,
-    reason: `UPSTREAM_HTTP_${status}`,
-  });
+// Error types of in-stream errors without an HTTP-like integer code.
+const TYPE_STATUS: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  rate_limit_error: 429,
+  insufficient_quota: 429,
+  server_error: 500,
+  overloaded_error: 529,
+};
+
+/** An HTTP error answer of an OpenAI-compatible API. */
+export function httpError(
+  status: number,
+  bodyText: string,
+  headers: IncomingHttpHeaders,
+  provider: string,
+): GatewayError {
+  const body = parseErrorBody(bodyText) as { error?: OpenAIError | string; message?: unknown } | undefined;
+  const error = typeof body?.error === "string" ? { message: body.error } : (body?.error ?? body);
+  return upstreamHttpError({ provider, status, ...describe(error), headers });
 }
 
-/** An `error` object sent inside an otherwise successful stream. */
-export function streamError(error: unknown, providerName: string): GatewayError {
-  const message =
-    typeof error === "object" && error !== null ? (error as { message?: unknown }).message : error;
-  return new GatewayError(
-    "unavailable",
-    `${providerName}: ${redactSecrets(String(message ?? "error in stream"))}`,
-    {
-      reason: "UPSTREAM_STREAM_ERROR",
-    },
-  );
+/** An `error` object sent inside a stream that had answered 200. */
+export function streamError(error: unknown, provider: string): GatewayError {
+  const details = describe(typeof error === "string" ? { message: error } : (error as OpenAIError));
+  const code = (error as OpenAIError | undefined)?.code;
+  const status =
+    typeof code === "number" && code >= 400 && code < 600 ? code : (TYPE_STATUS[details.type ?? ""] ?? 500);
+  return upstreamHttpError({ provider, status, ...details, inStream: true });
 }
 
-function describe(bodyText: string): string | undefined {
-  try {
-    const body = JSON.parse(bodyText) as OpenAIErrorBody;
-    if (typeof body.error === "string") return body.error;
-    return body.error?.message || undefined;
-  } catch {
-    const text = bodyText.trim().slice(0, 200);
-    return text === "" ? undefined : text;
-  }
+function describe(error: OpenAIError | undefined): { type?: string; message?: string } {
+  const type =
+    typeof error?.type === "string" ? error.type : typeof error?.code === "string" ? error.code : undefined;
+  const message = typeof error?.message === "string" ? error.message : undefined;
+  return { ...(type ? { type } : {}), ...(message ? { message } : {}) };
 }

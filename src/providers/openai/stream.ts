@@ -1,53 +1,66 @@
 import { GatewayError } from "../../errors/gateway-error.js";
-import type { ChatStreamEvent, FinishReason, TokenUsage } from "../provider.js";
+import type { FinishReason, NonTextContent, TokenUsage, WireStreamEvent } from "../provider.js";
 import { decodeSse } from "../sse-decoder.js";
 import { streamError } from "./errors.js";
 import { type OpenAIUsage, toFinishReason, toUsage } from "./finish-reason.js";
 
 interface ChatCompletionChunk {
   id?: string;
-  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+  choices?: {
+    delta?: { content?: string | null; refusal?: string | null; tool_calls?: unknown[] | null };
+    finish_reason?: string | null;
+  }[];
   usage?: OpenAIUsage | null;
   error?: unknown;
 }
 
 /**
- * Turns a `chat.completion.chunk` SSE stream into an id, deltas and one finish event.
- * The finish waits for `[DONE]`, since usage arrives in a chunk after the finish reason.
+ * Turns a `chat.completion.chunk` SSE stream into an id, deltas and one finish event. The
+ * finish waits for `[DONE]`, since usage arrives in a chunk after the finish reason. Azure's
+ * empty first chunk, `usage: null` on every chunk, padding fields and repeated finish reasons
+ * all pass through the same reading; an `error` object anywhere ends the stream with it.
  */
 export async function* readChatStream(
   body: AsyncIterable<Uint8Array>,
-  providerName: string,
-): AsyncGenerator<ChatStreamEvent | { type: "id"; id: string }> {
+  provider: string,
+): AsyncGenerator<WireStreamEvent> {
   let finishReason: FinishReason = "unspecified";
   let usage: TokenUsage | undefined;
+  const nonText = new Set<NonTextContent>();
   let sawId = false;
   for await (const event of decodeSse(body)) {
     if (event.data === "[DONE]") {
-      yield { type: "finish", finishReason, usage };
+      yield { type: "finish", finishReason, usage, nonTextContent: [...nonText] };
       return;
     }
-    let chunk: ChatCompletionChunk;
-    try {
-      chunk = JSON.parse(event.data) as ChatCompletionChunk;
-    } catch {
-      throw new GatewayError("unavailable", `${providerName} sent a stream event that is not JSON`, {
-        reason: "UPSTREAM_MALFORMED",
-      });
-    }
-    if (chunk.error !== undefined) throw streamError(chunk.error, providerName);
+    const chunk = parseChunk(event.data, provider);
+    if (chunk.error !== undefined && chunk.error !== null) throw streamError(chunk.error, provider);
     if (!sawId && chunk.id) {
       sawId = true;
       yield { type: "id", id: chunk.id };
     }
     const choice = chunk.choices?.[0];
-    const text = choice?.delta?.content;
-    if (text) yield { type: "delta", text };
+    const delta = choice?.delta;
+    if (delta?.content) yield { type: "delta", text: delta.content };
+    if (delta?.refusal) {
+      nonText.add("refusal");
+      yield { type: "delta", text: delta.refusal };
+    }
+    if (delta?.tool_calls?.length) nonText.add("tool_calls");
     if (choice?.finish_reason) finishReason = toFinishReason(choice.finish_reason);
     if (chunk.usage) usage = toUsage(chunk.usage);
   }
-  throw new GatewayError("unavailable", `${providerName} ended the stream before [DONE]`, {
-    retryable: false,
+  throw new GatewayError("unavailable", `${provider} ended the stream before [DONE]`, {
     reason: "UPSTREAM_STREAM_CUT",
   });
+}
+
+function parseChunk(data: string, provider: string): ChatCompletionChunk {
+  try {
+    return JSON.parse(data) as ChatCompletionChunk;
+  } catch {
+    throw new GatewayError("unavailable", `${provider} sent a stream event that is not JSON`, {
+      reason: "UPSTREAM_MALFORMED",
+    });
+  }
 }

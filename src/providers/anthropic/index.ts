@@ -1,0 +1,48 @@
+import type { UpstreamPools } from "../../upstream/upstream-pools.js";
+import { HttpProvider } from "../http-provider.js";
+import type { Provider, WireFormat } from "../provider.js";
+import { httpError } from "./errors.js";
+import { messagesBody } from "./request.js";
+import { parseMessage } from "./response.js";
+import { readMessageStream } from "./stream.js";
+
+export const ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com";
+export const ANTHROPIC_DEFAULT_VERSION = "2023-06-01";
+
+export interface AnthropicProviderOptions {
+  name: string;
+  /** e.g. https://api.anthropic.com; `/v1/messages` is appended. */
+  baseUrl: string;
+  apiKey?: string | undefined;
+  /** The `anthropic-version` header. */
+  version: string;
+  /** `x-api-key` (the documented default) or `bearer` (`Authorization: Bearer`, as SDK 1.14 sends). */
+  auth: "x-api-key" | "bearer";
+  /** max_tokens sent when the caller gives none: the Messages API requires one. */
+  defaultMaxTokens: number;
+  headers?: Record<string, string> | undefined;
+}
+
+/** Anthropic's Messages API. */
+export function createAnthropicProvider(options: AnthropicProviderOptions, pools: UpstreamPools): Provider {
+  const headers: Record<string, string> = {
+    ...options.headers,
+    "content-type": "application/json",
+    accept: "application/json",
+    "anthropic-version": options.version,
+  };
+  if (options.apiKey) {
+    if (options.auth === "bearer") headers.authorization = `Bearer ${options.apiKey}`;
+    else headers["x-api-key"] = options.apiKey;
+  }
+  const { name, defaultMaxTokens } = options;
+  const format: WireFormat = {
+    path: "/v1/messages",
+    headers,
+    requestBody: (request, stream) => messagesBody(request, stream, defaultMaxTokens),
+    parseCompletion: (json) => parseMessage(json, name),
+    readStream: (body) => readMessageStream(body, name),
+    httpError: (status, text, responseHeaders) => httpError(status, text, responseHeaders, name),
+  };
+  return new HttpProvider(name, options.baseUrl, format, pools);
+}

@@ -1,0 +1,40 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { GatewayError } from "../errors/gateway-error.js";
+import { classifyStatus } from "./http-status.js";
+import { redactSecrets } from "./redact-secrets.js";
+import { retryAfterMs } from "./retry-after.js";
+
+export interface ProviderErrorReport {
+  provider: string;
+  /** The HTTP status, or the status the error's type stands for when it came inside a stream. */
+  status: number;
+  /** The provider's own error type, e.g. "rate_limit_error". */
+  type?: string | undefined;
+  message?: string | undefined;
+  headers?: IncomingHttpHeaders;
+  /** True when the error arrived inside a stream that had answered 200. */
+  inStream?: boolean;
+}
+
+/** A provider's error as a GatewayError: `openai rate_limit_exceeded: Slow down (HTTP 429)`, secrets removed. */
+export function upstreamHttpError(report: ProviderErrorReport): GatewayError {
+  const { kind, retryable } = classifyStatus(report.status);
+  const what = [report.type, report.message].filter(Boolean).join(": ") || "error";
+  const where = report.inStream ? "in the stream" : `HTTP ${report.status}`;
+  return new GatewayError(kind, `${report.provider} ${redactSecrets(what)} (${where})`, {
+    retryable,
+    status: report.status,
+    reason: report.inStream ? "UPSTREAM_STREAM_ERROR" : `UPSTREAM_HTTP_${report.status}`,
+    retryAfterMs: report.headers ? retryAfterMs(report.headers) : undefined,
+  });
+}
+
+/** The body of an error answer, parsed when it is JSON; the first 200 characters when it is not. */
+export function parseErrorBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    const trimmed = text.trim().slice(0, 200);
+    return trimmed === "" ? undefined : { message: trimmed };
+  }
+}
