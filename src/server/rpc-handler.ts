@@ -3,6 +3,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { Logger } from "../log/logger.js";
 import { rpcFactsKey } from "../service/rpc-facts.js";
+import { reencodeGrpcMessages } from "./grpc-message-encoding.js";
 import type { RequestHandler } from "./listener.js";
 import { rpcLogInterceptor } from "./rpc-log-interceptor.js";
 
@@ -20,10 +21,14 @@ export interface RpcHandlerOptions {
 
 /** The Connect adapter: gRPC, gRPC-Web and Connect (POST and GET) for GatewayService. */
 export function createRpcHandler({ service, logger, maxRequestBytes }: RpcHandlerOptions): RequestHandler {
-  return connectNodeAdapter({
+  const adapter = connectNodeAdapter({
     routes: (router) => router.service(GatewayService, service),
     interceptors: [rpcLogInterceptor(logger)],
     readMaxBytes: WIRE_LIMIT_FACTOR * maxRequestBytes,
     contextValues: (req) => createContextValues().set(rpcFactsKey, { httpVersion: req.httpVersion }),
   }) as RequestHandler;
+  return (req, res) => {
+    reencodeGrpcMessages(req, res);
+    adapter(req, res);
+  };
 }

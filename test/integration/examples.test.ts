@@ -1,0 +1,38 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { demoTokens } from "../../src/demo/demo-text.js";
+import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** Both examples ask this, capped at 16 tokens; the demo upstream's answer follows from the prompt. */
+const EXPECTED_TEXT = demoTokens("Why pool connections?", 16).join("");
+
+const execFileAsync = promisify(execFile);
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway();
+});
+afterAll(() => gw.close());
+
+test.each(["examples/connect-client.ts", "examples/grpc-js-client.ts"])(
+  "%s generates, streams and prints the reuse rate",
+  async (example) => {
+    const before = gw.logs.length;
+    const { stdout } = await execFileAsync("npx", ["tsx", example, gw.url], { cwd: ROOT });
+    expect(stdout).toContain(`Generate: ${EXPECTED_TEXT}\n`);
+    expect(stdout).toContain(`GenerateStream: ${EXPECTED_TEXT}\n`);
+    expect(stdout).toMatch(/^\(16 tokens, upstream connection reused: (true|false)\)$/m);
+    // The rate printed is the gateway's own: nothing else calls it between the example's PoolStats and now.
+    const reuseRate = gw.gateway.pools.snapshot().totals.reuseRate;
+    expect(stdout).toContain(`Upstream connection reuse rate: ${(reuseRate * 100).toFixed(1)}%\n`);
+    const methods = gw.logs.slice(before).map((line) => [line.method, line.protocol, line.code]);
+    expect(methods).toEqual([
+      ["Generate", "grpc", "ok"],
+      ["GenerateStream", "grpc", "ok"],
+      ["PoolStats", "grpc", "ok"],
+    ]);
+  },
+);

@@ -1,0 +1,70 @@
+import { fileURLToPath } from "node:url";
+import {
+  type Client,
+  credentials,
+  loadPackageDefinition,
+  type ServiceClientConstructor,
+} from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+
+const PROTO_DIR = fileURLToPath(new URL("../../proto/", import.meta.url));
+
+/**
+ * A message as proto-loader decodes it. The options below make it match the proto JSON mapping
+ * (lowerCamel names, uint64 as decimal strings, enums by name, unset fields left out), except
+ * that a google.protobuf.Timestamp stays an object of seconds and nanos.
+ */
+export type GrpcJsMessage = { [field: string]: unknown };
+
+export type UnaryMethod = "generate" | "poolStats" | "listModels";
+export type ServerStreamMethod = "generateStream";
+
+/** GatewayService through @grpc/grpc-js and the .proto files, with no generated code. */
+export interface GrpcJsGatewayClient {
+  unary(method: UnaryMethod, request: GrpcJsMessage): Promise<GrpcJsMessage>;
+  /** Every message of a server stream, in order; rejects with the stream's error. */
+  serverStream(method: ServerStreamMethod, request: GrpcJsMessage): Promise<GrpcJsMessage[]>;
+  close(): void;
+}
+
+type UnaryCall = (
+  request: GrpcJsMessage,
+  callback: (error: Error | null, reply?: GrpcJsMessage) => void,
+) => unknown;
+type ServerStreamCall = (request: GrpcJsMessage) => AsyncIterable<GrpcJsMessage>;
+
+/** Connects to a cleartext gateway URL such as http://127.0.0.1:8080. */
+export function createGrpcJsGatewayClient(url: string): GrpcJsGatewayClient {
+  const definition = loadSync("weaver/gateway/v1/gateway.proto", {
+    includeDirs: [PROTO_DIR],
+    longs: String,
+    enums: String,
+  });
+  const proto = loadPackageDefinition(definition) as unknown as {
+    weaver: { gateway: { v1: { GatewayService: ServiceClientConstructor } } };
+  };
+  const client: Client = new proto.weaver.gateway.v1.GatewayService(
+    new URL(url).host,
+    credentials.createInsecure(),
+  );
+  // grpc-js adds one method per RPC to the client at run time, so they are looked up by name.
+  const method = (name: string): unknown => {
+    const call = (client as unknown as Record<string, unknown>)[name];
+    if (typeof call !== "function") throw new Error(`GatewayService has no method "${name}"`);
+    return call.bind(client);
+  };
+  return {
+    unary: (name, request) =>
+      new Promise((resolve, reject) => {
+        (method(name) as UnaryCall)(request, (error, reply) =>
+          error ? reject(error) : resolve(reply ?? {}),
+        );
+      }),
+    serverStream: async (name, request) => {
+      const messages: GrpcJsMessage[] = [];
+      for await (const message of (method(name) as ServerStreamCall)(request)) messages.push(message);
+      return messages;
+    },
+    close: () => client.close(),
+  };
+}
