@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -34,5 +35,16 @@ test.each(["examples/connect-client.ts", "examples/grpc-js-client.ts"])(
       ["GenerateStream", "grpc", "ok"],
       ["PoolStats", "grpc", "ok"],
     ]);
+  },
+);
+
+test.each(["examples/connect-client.ts", "examples/grpc-js-client.ts"])(
+  "the README shows %s as it is, so the README cannot rot",
+  async (example) => {
+    const [readme, code] = await Promise.all([
+      readFile(`${ROOT}/README.md`, "utf8"),
+      readFile(`${ROOT}/${example}`, "utf8"),
+    ]);
+    expect(readme).toContain(code.trimEnd());
   },
 );
