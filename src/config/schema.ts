@@ -71,6 +71,8 @@ const httpProviderFields = {
   api_key_env: z.string().min(1).optional(),
   /** Extra headers sent with every request (for gateways and compatible servers that want them). */
   headers: z.record(z.string(), z.string()).optional(),
+  /** A PEM file of extra CA certificates to trust for this provider (NODE_EXTRA_CA_CERTS works too). */
+  ca_file: z.string().min(1).optional(),
   /** Serve any model a caller names `<provider>/<model>`, besides the models configured below. */
   passthrough_models: z.boolean().default(false),
   pool: PoolOverrideSchema.optional(),

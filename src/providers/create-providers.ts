@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { ProviderConfig } from "../config/schema.js";
 import { DemoUpstream } from "../demo/demo-upstream.js";
 import { GatewayError } from "../errors/gateway-error.js";
@@ -62,7 +63,10 @@ export async function createProviders(
               },
               pools,
             );
-      pools.register(provider.origin, config.pool ? { pool: config.pool } : {});
+      pools.register(provider.origin, {
+        ...(config.pool ? { pool: config.pool } : {}),
+        ...(config.ca_file ? { ca: readFileSync(config.ca_file, "utf8") } : {}),
+      });
       providers.set(name, provider);
       if (config.passthrough_models) passthrough.add(name);
     }

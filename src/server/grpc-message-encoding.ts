@@ -25,7 +25,10 @@ export function reencodeGrpcMessages(req: AnyRequest, res: AnyResponse): void {
   const contentType = req.headers["content-type"];
   if (!contentType?.startsWith("application/grpc") || contentType.startsWith("application/grpc-web")) return;
   const response = res as ServerResponse;
-  const writeHead = response.writeHead.bind(response) as (status: number, headers?: OutgoingHttpHeaders) => void;
+  const writeHead = response.writeHead.bind(response) as (
+    status: number,
+    headers?: OutgoingHttpHeaders,
+  ) => void;
   response.writeHead = ((status: number, headers?: OutgoingHttpHeaders) => {
     fix(headers);
     writeHead(status, headers);
@@ -40,5 +43,6 @@ export function reencodeGrpcMessages(req: AnyRequest, res: AnyResponse): void {
 
 function fix(headers: OutgoingHttpHeaders | undefined): void {
   const message = headers?.["grpc-message"];
-  if (headers && typeof message === "string") headers["grpc-message"] = encodeGrpcMessage(decodeURIComponent(message));
+  if (headers && typeof message === "string")
+    headers["grpc-message"] = encodeGrpcMessage(decodeURIComponent(message));
 }

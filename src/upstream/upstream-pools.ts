@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
+import tls from "node:tls";
 import { buildConnector, Client, type Dispatcher, Pool } from "undici";
 import type { PoolConfig } from "../config/schema.js";
 import {
@@ -32,7 +33,7 @@ export interface UpstreamResponse {
 export interface OriginOptions {
   /** Overrides of the default pool settings for this origin. */
   pool?: Partial<PoolConfig>;
-  /** Extra trusted CA certificates (PEM), for an upstream with a private CA such as the demo. */
+  /** Extra trusted CA certificates (PEM), for an upstream with a private CA such as the demo; the system's stay trusted. */
   ca?: string;
 }
 
@@ -153,7 +154,8 @@ class OriginPool {
     const connect = buildConnector({
       allowH2: true,
       timeout: this.settings.connect_timeout,
-      ...(ca === undefined ? {} : { ca }),
+      // `ca` replaces Node's trust store, so the system's roots (and NODE_EXTRA_CA_CERTS) are kept beside it.
+      ...(ca === undefined ? {} : { ca: [...tls.getCACertificates("default"), ca] }),
     });
     const counters = this.counters;
     const maxIdle = this.settings.max_idle_connections;
