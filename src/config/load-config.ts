@@ -52,15 +52,15 @@ function readYaml(file: string): unknown {
 }
 
 function applyEnv(document: unknown, env: NodeJS.ProcessEnv, source: string): void {
-  if (env.HOST === undefined && env.PORT === undefined) return;
+  if (!env.HOST && !env.PORT?.trim()) return;
   if (typeof document !== "object" || document === null) return;
   const root = document as { server?: Record<string, unknown> };
   root.server = { ...root.server };
   if (env.HOST) root.server.host = env.HOST;
-  if (env.PORT !== undefined) {
-    const port = Number(env.PORT);
-    if (!Number.isInteger(port)) throw new ConfigError(source, [`PORT: "${env.PORT}" is not a port number`]);
-    root.server.port = port;
+  const port = env.PORT?.trim();
+  if (port) {
+    if (!/^\d+$/.test(port)) throw new ConfigError(source, [`PORT: "${env.PORT}" is not a port number`]);
+    root.server.port = Number(port);
   }
 }
 

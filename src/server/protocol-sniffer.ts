@@ -2,6 +2,8 @@ import type { Socket } from "node:net";
 
 /** Every HTTP/2 connection opens with these 24 bytes (RFC 9113, section 3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+/** A connection that says nothing for this long is closed before it holds a slot. */
+const SNIFF_TIMEOUT_MS = 10_000;
 
 /**
  * Reads just enough of a cleartext connection to tell HTTP/2 prior knowledge from HTTP/1.1,
@@ -17,10 +19,16 @@ export function sniffHttpVersion(socket: Socket, route: (isHttp2: boolean, seen:
     if (isPrefix && seen.length < HTTP2_PREFACE.length) return;
     socket.off("data", onData);
     socket.off("end", onEnd);
+    socket.off("error", onError);
+    socket.setTimeout(0);
     socket.pause();
     route(isPrefix, seen);
   };
   const onEnd = () => socket.destroy();
+  // Until a server owns the socket, a reset is ours to swallow, or it would crash the process.
+  const onError = () => socket.destroy();
   socket.on("data", onData);
   socket.on("end", onEnd);
+  socket.on("error", onError);
+  socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
 }

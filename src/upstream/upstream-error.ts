@@ -11,7 +11,8 @@ export function toUpstreamError(error: unknown, origin: string, signal?: AbortSi
       cause: error,
     });
   }
-  const code = (error as { code?: string }).code ?? "";
+  const raw = (error as { code?: unknown } | null | undefined)?.code;
+  const code = typeof raw === "string" ? raw : "";
   switch (code) {
     case "UND_ERR_CONNECT_TIMEOUT":
       return unavailable(`connecting to ${origin} timed out`, code, error);
@@ -38,7 +39,12 @@ export function toUpstreamError(error: unknown, origin: string, signal?: AbortSi
     case "ERR_HTTP2_SESSION_ERROR":
       return unavailable(`the connection to ${origin} was lost (${code})`, code, error);
     default:
-      if (code.startsWith("ERR_TLS_") || code.includes("CERT")) {
+      if (
+        code.startsWith("ERR_TLS_") ||
+        code.startsWith("ERR_SSL_") ||
+        code.startsWith("UNABLE_TO_") ||
+        code.includes("CERT")
+      ) {
         return new GatewayError("unavailable", `TLS with ${origin} failed (${code})`, {
           reason: "UPSTREAM_TLS",
           cause: error,

@@ -1,0 +1,154 @@
+import { describe, expect, test } from "vitest";
+import { GatewayError } from "../../src/errors/gateway-error.js";
+import { readChatStream } from "../../src/providers/openai/stream.js";
+
+const PROVIDER = "openai";
+
+/** Chunks as api.openai.com sends them with `stream_options: {include_usage: true}`. */
+const roleChunk = {
+  id: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
+  object: "chat.completion.chunk",
+  created: 1741569952,
+  model: "gpt-4o-mini-2024-07-18",
+  service_tier: "default",
+  system_fingerprint: "fp_06737a9306",
+  choices: [
+    {
+      index: 0,
+      delta: { role: "assistant", content: "", refusal: null },
+      logprobs: null,
+      finish_reason: null,
+    },
+  ],
+  usage: null,
+};
+const contentChunk = (content: string) => ({
+  ...roleChunk,
+  choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }],
+});
+const finishChunk = {
+  ...roleChunk,
+  choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "length" }],
+};
+const usageChunk = {
+  ...roleChunk,
+  choices: [],
+  usage: {
+    prompt_tokens: 19,
+    completion_tokens: 10,
+    total_tokens: 29,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+  },
+};
+
+function sse(...events: (object | string)[]): string {
+  return events
+    .map((event) => `data: ${typeof event === "string" ? event : JSON.stringify(event)}\n\n`)
+    .join("");
+}
+
+async function* bodyOf(text: string, chunkSize: number): AsyncGenerator<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  for (let at = 0; at < bytes.length; at += chunkSize) yield bytes.subarray(at, at + chunkSize);
+}
+
+/** Everything the reader yielded, and what it threw at the end (undefined when it finished). */
+async function read(text: string, chunkSize = 16): Promise<{ events: unknown[]; error: unknown }> {
+  const events: unknown[] = [];
+  try {
+    for await (const event of readChatStream(bodyOf(text, chunkSize), PROVIDER)) events.push(event);
+  } catch (error) {
+    return { events, error };
+  }
+  return { events, error: undefined };
+}
+
+const completeStream = sse(
+  roleChunk,
+  contentChunk("Héllo"),
+  contentChunk(", wörld 🌍"),
+  finishChunk,
+  usageChunk,
+  "[DONE]",
+);
+
+describe("a complete stream", () => {
+  test.each([1, 7, 64, completeStream.length])(
+    "in %i-byte chunks gives the id, the deltas, and a finish with usage",
+    async (chunkSize) => {
+      const { events, error } = await read(completeStream, chunkSize);
+      expect(error).toBeUndefined();
+      expect(events).toEqual([
+        { type: "id", id: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT" },
+        { type: "delta", text: "Héllo" },
+        { type: "delta", text: ", wörld 🌍" },
+        {
+          type: "finish",
+          finishReason: "length",
+          usage: { inputTokens: 19, outputTokens: 10 },
+          nonTextContent: [],
+        },
+      ]);
+    },
+  );
+
+  test("a stream without a usage chunk finishes without usage", async () => {
+    const { events, error } = await read(sse(roleChunk, contentChunk("hi"), finishChunk, "[DONE]"));
+    expect(error).toBeUndefined();
+    expect(events.at(-1)).toMatchObject({ type: "finish", finishReason: "length", usage: undefined });
+  });
+
+  test("nothing after [DONE] is read", async () => {
+    const { events, error } = await read(`${completeStream}${sse(contentChunk("late"))}`);
+    expect(error).toBeUndefined();
+    expect(events).not.toContainEqual({ type: "delta", text: "late" });
+  });
+});
+
+describe("a failing stream", () => {
+  test("an error object inside the stream throws a GatewayError, after the deltas before it", async () => {
+    const upstreamError = {
+      error: {
+        message: "The server had an error while processing your request. Sorry about that!",
+        type: "server_error",
+        param: null,
+        code: null,
+      },
+    };
+    const { events, error } = await read(sse(roleChunk, contentChunk("par"), upstreamError));
+    expect(events).toContainEqual({ type: "delta", text: "par" });
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).reason).toBe("UPSTREAM_STREAM_ERROR");
+    expect((error as GatewayError).message).toContain(
+      "The server had an error while processing your request",
+    );
+    expect((error as GatewayError).message).toContain(PROVIDER);
+  });
+
+  test("a key quoted in an in-stream error is redacted", async () => {
+    const upstreamError = { error: { message: "Incorrect API key provided: sk-proj-abc123456789xyz." } };
+    const { error } = await read(sse(upstreamError));
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).message).not.toContain("abc123456789xyz");
+  });
+
+  test.each([
+    { where: "mid-content", text: sse(roleChunk, contentChunk("Hel")) },
+    { where: "after the finish reason, before [DONE]", text: sse(roleChunk, finishChunk, usageChunk) },
+    { where: "inside an event", text: `${sse(roleChunk)}data: {"id":"chatcmpl-B9M` },
+    { where: "before any event", text: "" },
+  ])("a stream ended $where throws UPSTREAM_STREAM_CUT, never a finish", async ({ text }) => {
+    const { events, error } = await read(text);
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).reason).toBe("UPSTREAM_STREAM_CUT");
+    expect((error as GatewayError).retryable).toBe(false);
+    expect(events).not.toContainEqual(expect.objectContaining({ type: "finish" }));
+  });
+
+  test("an event that is not JSON throws UPSTREAM_MALFORMED", async () => {
+    const { error } = await read(sse(roleChunk, "{not json", "[DONE]"));
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).reason).toBe("UPSTREAM_MALFORMED");
+  });
+});
