@@ -32,27 +32,38 @@ export const ServerSchema = z
   })
   .strict();
 
+/** The pool knobs, without defaults: a provider's own `pool:` holds only what it sets. */
+const poolFields = {
+  /** false opens a fresh connection for every request: the baseline pooling is measured against. */
+  pooling: z.boolean(),
+  /** Connections per origin (HTTP/2 sessions, or HTTP/1.1 sockets). */
+  max_connections: z.number().int().positive(),
+  /** Streams per HTTP/2 connection; the server's SETTINGS may lower it. */
+  max_concurrent_streams: z.number().int().positive(),
+  /** Idle connections kept open per origin; more are closed as they go idle. */
+  max_idle_connections: z.number().int().nonnegative(),
+  /** An idle connection closes after this long. */
+  keepalive_expiry: duration,
+  /** TCP plus TLS handshake limit. */
+  connect_timeout: duration,
+  /** Limit on waiting for the upstream: for its response headers, and between body chunks. */
+  request_timeout: duration,
+};
+
 export const PoolSchema = z
   .object({
-    /** false opens a fresh connection for every request: the baseline pooling is measured against. */
-    pooling: z.boolean().default(true),
-    /** Connections per origin (HTTP/2 sessions, or HTTP/1.1 sockets). Default 4. */
-    max_connections: z.number().int().positive().default(4),
-    /** Streams per HTTP/2 connection; the server's SETTINGS may lower it. Default 100. */
-    max_concurrent_streams: z.number().int().positive().default(100),
-    /** Idle connections kept open per origin. Default 4. */
-    max_idle_connections: z.number().int().nonnegative().default(4),
-    /** An idle connection closes after this long. Default 5s. */
-    keepalive_expiry: duration.default(5_000),
-    /** TCP plus TLS handshake limit. Default 10s. */
-    connect_timeout: duration.default(10_000),
-    /** Limit on one upstream request, from sending to the last byte. Default 120s. */
-    request_timeout: duration.default(120_000),
+    pooling: poolFields.pooling.default(true),
+    max_connections: poolFields.max_connections.default(4),
+    max_concurrent_streams: poolFields.max_concurrent_streams.default(100),
+    max_idle_connections: poolFields.max_idle_connections.default(4),
+    keepalive_expiry: poolFields.keepalive_expiry.default(5_000),
+    connect_timeout: poolFields.connect_timeout.default(10_000),
+    request_timeout: poolFields.request_timeout.default(120_000),
   })
   .strict();
 
 /** The same knobs as `pool`, each optional: a provider's own `pool:` overrides the defaults. */
-const PoolOverrideSchema = PoolSchema.partial();
+const PoolOverrideSchema = z.object(poolFields).partial().strict();
 
 const DemoProviderSchema = z
   .object({
@@ -118,6 +129,10 @@ const DeploymentSchema = z
     provider: z.string().min(1),
     /** The model name the provider is asked for. */
     model: z.string().min(1),
+    /** Share of traffic under weighted_random, and the tie-break under least_in_flight. Default 1; 0 = standby. */
+    weight: z.number().min(0).default(1),
+    /** Requests this deployment may carry at once; at the limit it is skipped. Default: no limit. */
+    max_concurrent: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -125,8 +140,27 @@ const ModelSchema = z
   .object({
     /** Other names that route to this model. */
     aliases: z.array(z.string().min(1)).default([]),
-    /** Where the model is served; the first is used until the router learns to choose. */
+    /** Where the model is served. */
     deployments: z.array(DeploymentSchema).min(1),
+    /** Models tried in order when every deployment of this one has failed or is cooling down. */
+    fallbacks: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export const RouterSchema = z
+  .object({
+    /** least_in_flight (default: the deployment with the fewest requests running, ties by weight) or weighted_random. */
+    strategy: z.enum(["least_in_flight", "weighted_random"]).default("least_in_flight"),
+    /** Upstream attempts per request, across deployments and fallbacks. Default 3. */
+    max_attempts: z.number().int().min(1).max(20).default(3),
+    /** First retry backoff; it doubles per retry, with full jitter. Default 50ms. */
+    retry_backoff: duration.default(50),
+    /** Longest backoff between two attempts. Default 2s. */
+    max_retry_backoff: duration.default(2_000),
+    /** Consecutive failures that take a deployment out of rotation. Default 3. */
+    allowed_failures: z.number().int().min(1).default(3),
+    /** How long a failing deployment stays out before one probe request. Default 30s. */
+    cooldown: duration.default(30_000),
   })
   .strict();
 
@@ -134,6 +168,7 @@ export const ConfigSchema = z
   .object({
     server: ServerSchema.default(ServerSchema.parse({})),
     pool: PoolSchema.default(PoolSchema.parse({})),
+    router: RouterSchema.default(RouterSchema.parse({})),
     providers: z.record(z.string().min(1), ProviderSchema).default({}),
     models: z.record(z.string().min(1), ModelSchema).default({}),
   })
@@ -163,7 +198,43 @@ export const ConfigSchema = z
         names.set(name, model);
       }
     }
+    checkFallbacks(config.models, names, ctx);
   });
+
+/** Every fallback names a model, and no chain of fallbacks leads back to where it started. */
+function checkFallbacks(
+  models: Record<string, z.output<typeof ModelSchema>>,
+  names: Map<string, string>,
+  ctx: z.RefinementCtx,
+): void {
+  for (const [model, spec] of Object.entries(models)) {
+    spec.fallbacks.forEach((fallback, i) => {
+      const target = names.get(fallback);
+      const path = ["models", model, "fallbacks", i];
+      if (target === undefined) {
+        ctx.addIssue({ code: "custom", path, message: `unknown model "${fallback}"` });
+        return;
+      }
+      const loop = findLoop(models, names, target, [model]);
+      if (loop) ctx.addIssue({ code: "custom", path, message: `fallback loop: ${loop.join(" -> ")}` });
+    });
+  }
+}
+
+function findLoop(
+  models: Record<string, z.output<typeof ModelSchema>>,
+  names: Map<string, string>,
+  model: string,
+  trail: string[],
+): string[] | undefined {
+  if (trail.includes(model)) return [...trail, model];
+  for (const fallback of models[model]?.fallbacks ?? []) {
+    const target = names.get(fallback);
+    const loop = target === undefined ? undefined : findLoop(models, names, target, [...trail, model]);
+    if (loop) return loop;
+  }
+  return undefined;
+}
 
 export type GatewayConfig = z.output<typeof ConfigSchema>;
 export type ServerConfig = GatewayConfig["server"];
@@ -171,3 +242,4 @@ export type PoolConfig = GatewayConfig["pool"];
 export type PoolOverride = z.output<typeof PoolOverrideSchema>;
 export type ProviderConfig = GatewayConfig["providers"][string];
 export type ModelConfig = GatewayConfig["models"][string];
+export type RouterConfig = GatewayConfig["router"];
