@@ -32,7 +32,13 @@ export async function startGateway(
   const startedAt = new Date();
   const pools = new UpstreamPools(config.pool);
   const providers = await createProviders(config.providers, pools, env);
-  const router = new ModelRouter(config.models, providers.providers, providers.passthrough);
+  const router = new ModelRouter(
+    config.models,
+    providers.providers,
+    providers.passthrough,
+    config.router,
+    logger,
+  );
   const service = createGatewayService({
     router,
     pools,

@@ -26,6 +26,7 @@ export function rpcLogInterceptor(logger: Logger): Interceptor {
         code,
         durationMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
         upstreamReused: facts.connectionReused,
+        attempts: facts.attempts,
         metadata: facts.metadata,
         ...(error === undefined ? {} : { error: ConnectError.from(error).rawMessage }),
       };

@@ -7,6 +7,8 @@ export interface RpcFacts {
   model?: string;
   provider?: string;
   connectionReused?: boolean;
+  /** Upstream attempts the router made. */
+  attempts?: number;
   /** The caller's metadata, logged and never sent upstream. */
   metadata?: Record<string, string>;
 }

@@ -9,7 +9,7 @@ import {
   type UsageSchema,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { FinishReason, TokenUsage, UpstreamFacts } from "../providers/provider.js";
-import type { RoutableModel } from "../router/model-router.js";
+import type { RoutableModel, Routed } from "../router/model-router.js";
 import type { CountersSnapshot, OriginSnapshot } from "../upstream/origin-counters.js";
 
 const FINISH_REASONS: Record<FinishReason, ProtoFinishReason> = {
@@ -32,20 +32,20 @@ export function usageToProto(
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
 }
 
+/** Who served a request and how; before the stream has started, only who. */
 export function upstreamToProto(
-  provider: string,
-  model: string,
-  facts: UpstreamFacts,
+  routed: Routed<unknown>,
+  facts: UpstreamFacts | undefined,
 ): MessageInitShape<typeof UpstreamInfoSchema> {
   return {
-    provider,
-    model,
-    origin: facts.origin,
-    protocol: facts.protocol,
-    connectionReused: facts.connectionReused,
-    attempts: 1,
+    provider: routed.deployment.provider.name,
+    model: routed.deployment.model,
+    origin: facts?.origin ?? routed.deployment.provider.origin,
+    protocol: facts?.protocol ?? "",
+    connectionReused: facts?.connectionReused ?? false,
+    attempts: routed.attempts,
     cached: false,
-    upstreamLatencyMs: facts.latencyMs,
+    upstreamLatencyMs: facts?.latencyMs ?? 0,
   };
 }
 
@@ -84,15 +84,26 @@ function countersToProto(c: CountersSnapshot): MessageInitShape<typeof PoolCount
   };
 }
 
-export function modelsToProto(models: RoutableModel[]): MessageInitShape<typeof ListModelsResponseSchema> {
+export function modelsToProto(
+  models: RoutableModel[],
+  now: number,
+): MessageInitShape<typeof ListModelsResponseSchema> {
   return {
     models: models.map((m) => ({
       name: m.name,
       aliases: m.aliases,
-      deployments: m.deployments.map((d) => ({
-        provider: d.provider.name,
-        model: d.model,
-        origin: d.provider.origin,
+      fallbacks: m.fallbacks,
+      deployments: m.deployments.map(({ provider, model, weight, health }) => ({
+        provider: provider.name,
+        model,
+        origin: provider.origin,
+        weight,
+        state: health.state(now),
+        inFlight: health.inFlight,
+        consecutiveFailures: health.consecutiveFailures,
+        cooldownRemainingMs: health.cooldownRemainingMs(now),
+        requestsTotal: BigInt(health.requestsTotal),
+        failuresTotal: BigInt(health.failuresTotal),
       })),
     })),
   };

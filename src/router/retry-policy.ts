@@ -1,0 +1,33 @@
+import { GatewayError } from "../errors/gateway-error.js";
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+/** Exponential backoff with full jitter before retry number `retry` (1 for the first retry). */
+export function backoffMs(retry: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (retry - 1));
+  return random() * ceiling;
+}
+
+/** Whether another attempt may help: the provider layer classified the failure. */
+export function isRetryable(error: unknown): error is GatewayError {
+  return error instanceof GatewayError && error.retryable;
+}
+
+/** Waits `ms`, or rejects as soon as the caller's signal aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
