@@ -2,8 +2,10 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { GatewayConfig } from "./config/schema.js";
 import type { Logger } from "./log/logger.js";
+import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 import { createProviders, type ProviderSet } from "./providers/create-providers.js";
 import { ModelRouter } from "./router/model-router.js";
+import { withHttpRoutes } from "./server/http-routes.js";
 import { Listener } from "./server/listener.js";
 import { createRpcHandler } from "./server/rpc-handler.js";
 import { createGatewayService } from "./service/gateway-service.js";
@@ -15,6 +17,9 @@ export interface Gateway {
   readonly address: AddressInfo;
   readonly pools: UpstreamPools;
   readonly providers: ProviderSet;
+  readonly metrics: GatewayMetrics;
+  /** True once the pools are warm; false again once shutdown begins. */
+  readonly ready: boolean;
   /** Drains in-flight RPCs (up to the drain timeout), then closes the pools and demo upstreams. */
   close(): Promise<void>;
 }
@@ -24,13 +29,14 @@ export interface GatewayDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Builds the whole gateway from its config, from the pools up to the listener, and starts it. */
+/** Builds the whole gateway from its config, from the pools up to the listener, warms it and starts it. */
 export async function startGateway(
   config: GatewayConfig,
   { logger, env = process.env }: GatewayDeps,
 ): Promise<Gateway> {
   const startedAt = new Date();
   const pools = new UpstreamPools(config.pool);
+  const metrics = new GatewayMetrics(pools);
   const providers = await createProviders(config.providers, pools, env);
   const router = new ModelRouter(
     config.models,
@@ -42,15 +48,18 @@ export async function startGateway(
   const service = createGatewayService({
     router,
     pools,
+    metrics,
     limits: { maxRequestBytes: config.server.max_request_bytes },
     startedAt,
   });
+  let ready = false;
   const { server } = config;
+  const rpc = createRpcHandler({ service, logger, metrics, maxRequestBytes: server.max_request_bytes });
   const listener = new Listener({
     host: server.host,
     port: server.port,
     tls: server.tls && { cert: readFileSync(server.tls.cert_file), key: readFileSync(server.tls.key_file) },
-    handler: createRpcHandler({ service, logger, maxRequestBytes: server.max_request_bytes }),
+    handler: withHttpRoutes(rpc, { metrics, isReady: () => ready }),
   });
   let address: AddressInfo;
   try {
@@ -59,13 +68,21 @@ export async function startGateway(
     await Promise.all([pools.close(), providers.close()]);
     throw error;
   }
+  // Listening first lets /healthz answer while the pools warm; /readyz waits for them.
+  for (const { origin, error } of await pools.warmUp()) logger.warn({ origin, error }, "warm-up failed");
+  ready = true;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     url: `${server.tls ? "https" : "http"}://${host}:${address.port}`,
     address,
     pools,
     providers,
+    metrics,
+    get ready() {
+      return ready;
+    },
     async close() {
+      ready = false;
       await listener.close(server.drain_timeout);
       await pools.close();
       await providers.close();

@@ -48,6 +48,10 @@ const poolFields = {
   connect_timeout: duration,
   /** Limit on waiting for the upstream: for its response headers, and between body chunks. */
   request_timeout: duration,
+  /** Open a connection to the origin at start, before the gateway reports ready. */
+  warm_up: z.boolean(),
+  /** HTTP/2 PING interval: keeps idle connections alive and finds dead ones; 0ms turns it off. */
+  ping_interval: duration,
 };
 
 export const PoolSchema = z
@@ -56,9 +60,12 @@ export const PoolSchema = z
     max_connections: poolFields.max_connections.default(4),
     max_concurrent_streams: poolFields.max_concurrent_streams.default(100),
     max_idle_connections: poolFields.max_idle_connections.default(4),
-    keepalive_expiry: poolFields.keepalive_expiry.default(5_000),
+    // Long enough for PING to keep a warm connection open between bursts.
+    keepalive_expiry: poolFields.keepalive_expiry.default(60_000),
     connect_timeout: poolFields.connect_timeout.default(10_000),
     request_timeout: poolFields.request_timeout.default(120_000),
+    warm_up: poolFields.warm_up.default(true),
+    ping_interval: poolFields.ping_interval.default(30_000),
   })
   .strict();
 

@@ -9,6 +9,8 @@ export interface RpcFacts {
   connectionReused?: boolean;
   /** Upstream attempts the router made. */
   attempts?: number;
+  /** Time spent waiting on upstreams, in ms: the RPC's duration minus this is the gateway's own. */
+  upstreamWaitMs?: number;
   /** The caller's metadata, logged and never sent upstream. */
   metadata?: Record<string, string>;
 }

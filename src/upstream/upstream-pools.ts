@@ -59,6 +59,15 @@ export class UpstreamPools {
     return pool.request(request);
   }
 
+  /**
+   * Opens a connection to every pooled origin that asks for warm-up, so the first requests do
+   * not pay the handshake. Resolves with the origins that could not be reached; never rejects.
+   */
+  async warmUp(timeoutMs = 5_000): Promise<{ origin: string; error: string }[]> {
+    const results = await Promise.all([...this.origins.values()].map((pool) => pool.warmUp(timeoutMs)));
+    return results.filter((r): r is { origin: string; error: string } => r !== undefined);
+  }
+
   snapshot(): { totals: CountersSnapshot; origins: OriginSnapshot[] } {
     const origins = [...this.origins.values()].map((pool) => pool.snapshot());
     return { totals: sumCounters(origins.map((o) => o.counters)), origins };
@@ -85,7 +94,10 @@ class OriginPool {
     this.clientOptions = {
       allowH2: true,
       connect: this.countingConnector(ca),
-      h2Options: { maxConcurrentStreams: settings.max_concurrent_streams },
+      h2Options: {
+        maxConcurrentStreams: settings.max_concurrent_streams,
+        pingInterval: settings.ping_interval,
+      },
       keepAliveTimeout: settings.keepalive_expiry,
       keepAliveMaxTimeout: settings.keepalive_expiry,
       headersTimeout: settings.request_timeout,
@@ -120,6 +132,23 @@ class OriginPool {
       throw toUpstreamError(error, this.origin, request.signal);
     } finally {
       forget();
+    }
+  }
+
+  /** A HEAD request opens (and, for HTTP/2, settles) a connection; any answer will do. */
+  async warmUp(timeoutMs: number): Promise<{ origin: string; error: string } | undefined> {
+    if (this.pool === undefined || !this.settings.warm_up) return undefined;
+    try {
+      const response = await this.pool.request({
+        method: "HEAD",
+        path: "/",
+        headers: { [REQUEST_TAG_HEADER]: "warm-up" },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await response.body.dump();
+      return undefined;
+    } catch (error) {
+      return { origin: this.origin, error: toUpstreamError(error, this.origin).message };
     }
   }
 

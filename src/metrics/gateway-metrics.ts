@@ -1,0 +1,145 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { CountersSnapshot } from "../upstream/origin-counters.js";
+import type { UpstreamPools } from "../upstream/upstream-pools.js";
+
+/** Latency buckets in seconds, from sub-millisecond gateway work to minute-long generations. */
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
+];
+const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+
+/**
+ * Every Prometheus metric the gateway exports, defined in one place. Labels are bounded:
+ * method, protocol, code, provider, origin and model come from the configuration or the
+ * contract, never from free text; no key reaches a label.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  readonly rpcs = new Counter({
+    name: "weaver_rpc_requests_total",
+    help: "RPCs handled, by method, protocol (grpc, grpc-web, connect) and status code.",
+    labelNames: ["method", "protocol", "code"] as const,
+    registers: [this.registry],
+  });
+
+  readonly rpcDuration = new Histogram({
+    name: "weaver_rpc_duration_seconds",
+    help: "RPC duration from request to last response byte, by method and protocol.",
+    labelNames: ["method", "protocol"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly overhead = new Histogram({
+    name: "weaver_gateway_overhead_seconds",
+    help: "Time the gateway itself added to an RPC: its duration minus the time spent waiting on the upstream.",
+    labelNames: ["method"] as const,
+    buckets: OVERHEAD_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly upstreamRequests = new Counter({
+    name: "weaver_upstream_requests_total",
+    help: "Upstream attempts, by provider, origin and HTTP status (0 when no status was received).",
+    labelNames: ["provider", "origin", "status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new Histogram({
+    name: "weaver_upstream_duration_seconds",
+    help: "Upstream attempt duration, from sending the request to its last byte (to its headers on failure).",
+    labelNames: ["provider", "origin"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly timeToFirstToken = new Histogram({
+    name: "weaver_upstream_time_to_first_token_seconds",
+    help: "For streams: time from sending the upstream request to its first text.",
+    labelNames: ["provider", "origin"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly tokens = new Counter({
+    name: "weaver_tokens_total",
+    help: "Tokens as the providers reported them, by provider, model and direction (input or output).",
+    labelNames: ["provider", "model", "direction"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(pools: UpstreamPools) {
+    collectDefaultMetrics({ register: this.registry, prefix: "weaver_" });
+    // prom-client names these gauges `_total`, which Prometheus reserves for counters.
+    for (const name of ["active_handles_total", "active_requests_total", "active_resources_total"]) {
+      this.registry.removeSingleMetric(`weaver_nodejs_${name}`);
+    }
+    this.registerPoolMetrics(pools);
+  }
+
+  /** The text exposition format for GET /metrics. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Pool numbers are read from the same snapshot as PoolStats at scrape time, so the two never disagree. */
+  private registerPoolMetrics(pools: UpstreamPools): void {
+    const labelNames = ["origin", "protocol"] as const;
+    const eachOrigin = (record: (labels: Record<string, string>, counters: CountersSnapshot) => void) => {
+      for (const { origin, protocol, counters } of pools.snapshot().origins) {
+        record({ origin, protocol: protocol || "none" }, counters);
+      }
+    };
+    for (const [name, help, field] of POOL_COUNTERS) {
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          eachOrigin((labels, counters) => this.inc(labels, counters[field]));
+        },
+      });
+    }
+    for (const [name, help, field] of POOL_GAUGES) {
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          eachOrigin((labels, counters) => this.set(labels, counters[field]));
+        },
+      });
+    }
+  }
+}
+
+type PoolMetric = readonly [name: string, help: string, field: keyof CountersSnapshot];
+
+const POOL_COUNTERS: PoolMetric[] = [
+  ["weaver_pool_requests_total", "Requests sent upstream (headers written).", "requestsTotal"],
+  ["weaver_pool_connections_created_total", "Upstream sockets connected.", "connectionsCreatedTotal"],
+  [
+    "weaver_pool_requests_on_reused_connections_total",
+    "Requests sent on a socket that had already carried one.",
+    "requestsOnReusedConnections",
+  ],
+  ["weaver_pool_connect_errors_total", "Failed upstream connects.", "connectErrorsTotal"],
+  [
+    "weaver_pool_tls_sessions_resumed_total",
+    "TLS handshakes that resumed a session.",
+    "tlsSessionsResumedTotal",
+  ],
+];
+
+const POOL_GAUGES: PoolMetric[] = [
+  ["weaver_pool_reuse_ratio", "Requests on reused connections / requests.", "reuseRate"],
+  ["weaver_pool_active_connections", "Upstream sockets open now.", "activeConnections"],
+  ["weaver_pool_idle_connections", "Upstream sockets open with nothing in flight.", "idleConnections"],
+  ["weaver_pool_in_flight_requests", "Upstream requests running now.", "inFlight"],
+  ["weaver_pool_queued_requests", "Upstream requests waiting for a connection or stream.", "queued"],
+];
