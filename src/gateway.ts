@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
 import type { GatewayConfig } from "./config/schema.js";
 import type { Logger } from "./log/logger.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 import { createProviders, type ProviderSet } from "./providers/create-providers.js";
 import { ModelRouter } from "./router/model-router.js";
+import { createHealth, ServingStatus } from "./server/health/health-service.js";
+import { OVERALL } from "./server/health/serving-status.js";
 import { withHttpRoutes } from "./server/http-routes.js";
 import { Listener } from "./server/listener.js";
 import { createRpcHandler } from "./server/rpc-handler.js";
@@ -53,8 +56,15 @@ export async function startGateway(
     startedAt,
   });
   let ready = false;
+  const health = createHealth();
   const { server } = config;
-  const rpc = createRpcHandler({ service, logger, metrics, maxRequestBytes: server.max_request_bytes });
+  const rpc = createRpcHandler({
+    service,
+    logger,
+    metrics,
+    health,
+    maxRequestBytes: server.max_request_bytes,
+  });
   const listener = new Listener({
     host: server.host,
     port: server.port,
@@ -71,6 +81,8 @@ export async function startGateway(
   // Listening first lets /healthz answer while the pools warm; /readyz waits for them.
   for (const { origin, error } of await pools.warmUp()) logger.warn({ origin, error }, "warm-up failed");
   ready = true;
+  for (const name of [OVERALL, GatewayService.typeName])
+    health.registry.setStatus(name, ServingStatus.SERVING);
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     url: `${server.tls ? "https" : "http"}://${host}:${address.port}`,
@@ -83,6 +95,8 @@ export async function startGateway(
     },
     async close() {
       ready = false;
+      // Watchers hear NOT_SERVING and their streams end, so they do not hold the drain open.
+      health.shutdown();
       await listener.close(server.drain_timeout);
       await pools.close();
       await providers.close();

@@ -34,6 +34,7 @@ export interface DemoUpstreamOptions {
 /** What the demo upstream saw, counted on its own side of the sockets. */
 export interface DemoUpstreamCounts {
   connectionsAccepted: number;
+  /** Every request answered, whatever its path or outcome. */
   requestsServed: number;
   streamsReset: number;
 }
@@ -101,6 +102,8 @@ export class DemoUpstream extends EventEmitter {
   }
 
   private handle(req: AnyRequest, res: AnyResponse): void {
+    // Every request counts, warm-ups and mistakes too: the gateway's PoolStats counts them all.
+    this.counts.requestsServed++;
     if (req.method !== "POST" || req.url?.split("?")[0] !== "/v1/chat/completions") {
       this.reply(
         res,
@@ -117,7 +120,6 @@ export class DemoUpstream extends EventEmitter {
         this.reply(res, 400, errorJson(request));
         return;
       }
-      this.counts.requestsServed++;
       const completion = planCompletion(request, `chatcmpl-demo-${++this.nextId}`);
       if (request.stream) this.stream(res, completion, request.stream_options?.include_usage === true);
       else

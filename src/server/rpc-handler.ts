@@ -5,7 +5,9 @@ import type { Logger } from "../log/logger.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import { rpcFactsKey } from "../service/rpc-facts.js";
 import { reencodeGrpcMessages } from "./grpc-message-encoding.js";
+import type { HealthServer } from "./health/health-service.js";
 import type { RequestHandler } from "./listener.js";
+import { registerReflection } from "./reflection/reflection-service.js";
 import { rpcObserverInterceptor } from "./rpc-observer-interceptor.js";
 
 /**
@@ -18,18 +20,23 @@ export interface RpcHandlerOptions {
   service: ServiceImpl<typeof GatewayService>;
   logger: Logger;
   metrics: GatewayMetrics;
+  health: HealthServer;
   maxRequestBytes: number;
 }
 
-/** The Connect adapter: gRPC, gRPC-Web and Connect (POST and GET) for GatewayService. */
-export function createRpcHandler({
-  service,
-  logger,
-  metrics,
-  maxRequestBytes,
-}: RpcHandlerOptions): RequestHandler {
+/**
+ * The Connect adapter: gRPC, gRPC-Web and Connect (POST and GET) for GatewayService, beside the
+ * standard gRPC health and reflection services.
+ */
+export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
+  const { service, logger, metrics, health, maxRequestBytes } = options;
   const adapter = connectNodeAdapter({
-    routes: (router) => router.service(GatewayService, service),
+    routes: (router) => {
+      router.service(GatewayService, service);
+      health.register(router);
+      // Last, so it describes every service registered before it.
+      registerReflection(router);
+    },
     interceptors: [rpcObserverInterceptor(logger, metrics)],
     readMaxBytes: WIRE_LIMIT_FACTOR * maxRequestBytes,
     contextValues: (req) => createContextValues().set(rpcFactsKey, { httpVersion: req.httpVersion }),

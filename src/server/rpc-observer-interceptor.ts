@@ -21,6 +21,8 @@ export function rpcObserverInterceptor(logger: Logger, metrics: GatewayMetrics):
     const startedAt = performance.now();
     const facts: RpcFacts = req.contextValues.get(rpcFactsKey) ?? {};
     const method = req.method.name;
+    // Health probes and reflection would drown the RPC log at info.
+    const infrastructure = req.service.typeName.startsWith("grpc.");
     const protocol = rpcProtocol(req.header.get("content-type"));
     const report = (error: unknown) => {
       const durationMs = performance.now() - startedAt;
@@ -45,6 +47,7 @@ export function rpcObserverInterceptor(logger: Logger, metrics: GatewayMetrics):
         ...(connectError === undefined ? {} : { error: connectError.rawMessage }),
       };
       if (connectError?.code === Code.Internal) logger.error({ ...entry, cause: connectError.cause }, "rpc");
+      else if (infrastructure) logger.debug(entry, "rpc");
       else logger.info(entry, "rpc");
     };
     try {

@@ -5,11 +5,11 @@ import type {
   GenerateStreamRequest,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
-import type { CallBounds, ModelRouter, Routed } from "../router/model-router.js";
+import type { CallBounds, ModelRouter } from "../router/model-router.js";
 import type { UpstreamPools } from "../upstream/upstream-pools.js";
 import { toConnectError } from "./connect-errors.js";
+import { generate, generateStream } from "./generation.js";
 import { type RpcFacts, rpcFactsKey } from "./rpc-facts.js";
-import { openStream, relayStream } from "./stream-relay.js";
 import {
   finishReasonToProto,
   modelsToProto,
@@ -38,27 +38,8 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
         const chat = validateRequest(request, limits);
         const facts = factsOf(ctx, request);
         const observer = new UpstreamObserver(metrics, facts);
-        const routed = await router.run(
-          request.model,
-          async (deployment) => {
-            const attemptStartedAt = performance.now();
-            try {
-              const result = await observer.wait(
-                deployment.provider.generate({ ...chat, model: deployment.model }, ctx.signal),
-              );
-              observer.attempt(deployment, undefined, attemptStartedAt);
-              return result;
-            } catch (error) {
-              observer.attempt(deployment, error, attemptStartedAt);
-              throw error;
-            }
-          },
-          boundsOf(ctx),
-        );
-        routed.release();
+        const routed = await generate(router, request.model, chat, boundsOf(ctx), observer, facts);
         const result = routed.value;
-        noteServed(facts, routed, result.upstream.connectionReused);
-        observer.tokens(routed.deployment, routed.model.name, result.usage);
         return {
           id: result.id,
           text: result.text,
@@ -78,13 +59,37 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
         const chat = validateRequest(request, limits);
         const facts = factsOf(ctx, request);
         const observer = new UpstreamObserver(metrics, facts);
-        const routed = await router.run(
+        const { routed, events } = await generateStream(
+          router,
           request.model,
-          (deployment) => openStream(deployment, chat, ctx.signal, observer),
+          chat,
           boundsOf(ctx),
+          observer,
+          facts,
         );
-        noteServed(facts, routed, false);
-        yield* relayStream(routed, facts, observer);
+        let upstream = upstreamToProto(routed, undefined);
+        for await (const event of events) {
+          switch (event.type) {
+            case "start":
+              upstream = upstreamToProto(routed, event.upstream);
+              yield { event: { case: "start", value: { id: event.id, model: routed.model.name } } };
+              break;
+            case "delta":
+              yield { event: { case: "delta", value: { text: event.text } } };
+              break;
+            case "finish": {
+              const { finishReason, usage, nonTextContent } = event;
+              const value = {
+                finishReason: finishReasonToProto(finishReason),
+                usage: usageToProto(usage),
+                upstream,
+                nonTextContent,
+              };
+              yield { event: { case: "finish", value } };
+              break;
+            }
+          }
+        }
       } catch (error) {
         throw toConnectError(error, ctx.signal);
       }
@@ -117,12 +122,4 @@ function factsOf(
   facts.model = request.model;
   if (Object.keys(request.metadata).length > 0) facts.metadata = request.metadata;
   return facts;
-}
-
-function noteServed(facts: RpcFacts | undefined, routed: Routed<unknown>, reused: boolean): void {
-  if (!facts) return;
-  facts.model = routed.model.name;
-  facts.provider = routed.deployment.provider.name;
-  facts.attempts = routed.attempts;
-  facts.connectionReused = reused;
 }

@@ -1,4 +1,3 @@
-import type { GenerateRequest, GenerateStreamRequest } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { ChatRequest } from "../providers/provider.js";
 
@@ -10,12 +9,23 @@ export interface ValidationLimits {
   maxRequestBytes: number;
 }
 
+/** What a caller asks for, whichever API it came through (GenerateRequest fits it as it is). */
+export interface GenerationInput {
+  model: string;
+  messages: { role: string; content: string }[];
+  system?: string | undefined;
+  maxTokens?: number | undefined;
+  temperature?: number | undefined;
+  topP?: number | undefined;
+  stop: string[];
+}
+
 /**
  * Checks a request and turns it into the provider-neutral ChatRequest (the upstream model is
  * filled in by the router). Every failure is INVALID_ARGUMENT naming the field.
  */
 export function validateRequest(
-  request: GenerateRequest | GenerateStreamRequest,
+  request: GenerationInput,
   limits: ValidationLimits,
 ): Omit<ChatRequest, "model"> {
   if (request.model.trim() === "") invalid("model", "is required");

@@ -20,5 +20,8 @@ test("Generate over gRPC returns demo text and says who served it", async () => 
   expect(res.upstream?.provider).toBe("demo");
   expect(res.upstream?.origin).toBe(gw.demo.origin);
   expect(res.upstream?.protocol).toBe("h2");
-  expect(gw.demo.counts.requestsServed).toBe(1);
+  // Warm-up opened the connection, so even the first request reuses it.
+  expect(res.upstream?.connectionReused).toBe(true);
+  expect(gw.demo.counts.connectionsAccepted).toBe(1);
+  expect(gw.demo.counts.requestsServed).toBe(gw.gateway.pools.snapshot().totals.requestsTotal);
 });

@@ -1,0 +1,128 @@
+import type { ChatRequest, ChatResult, ChatStreamEvent } from "../providers/provider.js";
+import type { CallBounds, ModelRouter, Routed } from "../router/model-router.js";
+import type { RpcFacts } from "./rpc-facts.js";
+import type { UpstreamObserver } from "./upstream-observer.js";
+
+type Chat = Omit<ChatRequest, "model">;
+
+/**
+ * One generation through the router, whichever API asked for it: every attempt observed,
+ * the deployment released, and what served it noted for the log.
+ */
+export async function generate(
+  router: ModelRouter,
+  model: string,
+  chat: Chat,
+  bounds: CallBounds,
+  observer: UpstreamObserver,
+  facts: RpcFacts | undefined,
+): Promise<Routed<ChatResult>> {
+  const routed = await router.run(
+    model,
+    async (deployment) => {
+      const startedAt = performance.now();
+      try {
+        const result = await observer.wait(
+          deployment.provider.generate({ ...chat, model: deployment.model }, bounds.signal),
+        );
+        observer.attempt(deployment, undefined, startedAt);
+        return result;
+      } catch (error) {
+        observer.attempt(deployment, error, startedAt);
+        throw error;
+      }
+    },
+    bounds,
+  );
+  routed.release();
+  noteServed(facts, routed, routed.value.upstream.connectionReused);
+  observer.tokens(routed.deployment, routed.model.name, routed.value.usage);
+  return routed;
+}
+
+interface OpenedStream {
+  iterator: AsyncIterator<ChatStreamEvent>;
+  /** Events read before the stream was handed to the caller: the start and the first content. */
+  head: ChatStreamEvent[];
+  startedAt: number;
+}
+
+/**
+ * A streamed generation through the router. The stream is retried elsewhere only until its
+ * first content event, since nothing has reached the caller before that. The events end the
+ * upstream stream when the caller stops reading.
+ */
+export async function generateStream(
+  router: ModelRouter,
+  model: string,
+  chat: Chat,
+  bounds: CallBounds,
+  observer: UpstreamObserver,
+  facts: RpcFacts | undefined,
+): Promise<{ routed: Routed<unknown>; events: AsyncGenerator<ChatStreamEvent> }> {
+  const routed = await router.run(
+    model,
+    async (deployment): Promise<OpenedStream> => {
+      const startedAt = performance.now();
+      const request = { ...chat, model: deployment.model };
+      const iterator = deployment.provider.stream(request, bounds.signal)[Symbol.asyncIterator]();
+      const head: ChatStreamEvent[] = [];
+      try {
+        for (;;) {
+          const next = await observer.wait(iterator.next());
+          if (next.done) break;
+          head.push(next.value);
+          if (next.value.type !== "start") break;
+        }
+      } catch (error) {
+        observer.attempt(deployment, error, startedAt);
+        await iterator.return?.();
+        throw error;
+      }
+      if (head.at(-1)?.type === "delta") observer.firstToken(deployment, startedAt);
+      return { iterator, head, startedAt };
+    },
+    bounds,
+  );
+  noteServed(facts, routed, false);
+  return { routed, events: relay(routed, observer, facts) };
+}
+
+async function* relay(
+  routed: Routed<OpenedStream>,
+  observer: UpstreamObserver,
+  facts: RpcFacts | undefined,
+): AsyncGenerator<ChatStreamEvent> {
+  const { iterator, head, startedAt } = routed.value;
+  let failure: unknown;
+  try {
+    for (const event of head) yield noted(event);
+    for (;;) {
+      const next = await observer.wait(iterator.next());
+      if (next.done) return;
+      yield noted(next.value);
+    }
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    // The caller may have gone: the provider's stream must end too.
+    await iterator.return?.();
+    observer.attempt(routed.deployment, failure, startedAt);
+    routed.release(failure);
+  }
+
+  function noted(event: ChatStreamEvent): ChatStreamEvent {
+    if (event.type === "start" && facts) facts.connectionReused = event.upstream.connectionReused;
+    if (event.type === "finish") observer.tokens(routed.deployment, routed.model.name, event.usage);
+    return event;
+  }
+}
+
+function noteServed(facts: RpcFacts | undefined, routed: Routed<unknown>, reused: boolean): void {
+  if (!facts) return;
+  facts.model = routed.model.name;
+  facts.provider = routed.deployment.provider.name;
+  facts.attempts = routed.attempts;
+  facts.connectionReused = reused;
+}
