@@ -4,6 +4,7 @@ import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
 import type { GatewayConfig } from "./config/schema.js";
 import type { Logger } from "./log/logger.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
+import { createOpenAIApi } from "./openai-api/openai-api-handler.js";
 import { createProviders, type ProviderSet } from "./providers/create-providers.js";
 import { ModelRouter } from "./router/model-router.js";
 import { createHealth, ServingStatus } from "./server/health/health-service.js";
@@ -69,7 +70,16 @@ export async function startGateway(
     host: server.host,
     port: server.port,
     tls: server.tls && { cert: readFileSync(server.tls.cert_file), key: readFileSync(server.tls.key_file) },
-    handler: withHttpRoutes(rpc, { metrics, isReady: () => ready }),
+    handler: withHttpRoutes(rpc, {
+      metrics,
+      openai: createOpenAIApi({
+        router,
+        metrics,
+        logger,
+        limits: { maxRequestBytes: server.max_request_bytes },
+      }),
+      isReady: () => ready,
+    }),
   });
   let address: AddressInfo;
   try {

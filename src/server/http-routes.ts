@@ -1,22 +1,38 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { RequestHandler } from "./listener.js";
 
 export interface HttpRoutesOptions {
   metrics: GatewayMetrics;
+  /** The OpenAI-compatible API: POST /v1/chat/completions and GET /v1/models. */
+  openai: { chatCompletions: PlainHandler; models: PlainHandler };
   /** True once the pools are warm, false again while draining. */
   isReady: () => boolean;
 }
 
+// HTTP/2's compatibility request and response take the same calls as HTTP/1.1's.
+type PlainHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
- * Plain HTTP beside the RPCs on the same port, for load balancers and Prometheus:
- * GET /healthz (alive), GET /readyz (ready for traffic), GET /metrics.
+ * Plain HTTP beside the RPCs on the same port: GET /healthz (alive), GET /readyz (ready for
+ * traffic) and GET /metrics for load balancers and Prometheus, and the OpenAI-compatible API.
  */
-export function withHttpRoutes(rpc: RequestHandler, { metrics, isReady }: HttpRoutesOptions): RequestHandler {
+export function withHttpRoutes(
+  rpc: RequestHandler,
+  { metrics, openai, isReady }: HttpRoutesOptions,
+): RequestHandler {
   return (req, res) => {
-    if (req.method !== "GET" && req.method !== "HEAD") return rpc(req, res);
     const path = req.url?.split("?", 1)[0];
+    if (req.method === "POST") {
+      if (path === "/v1/chat/completions")
+        return openai.chatCompletions(req as IncomingMessage, res as ServerResponse);
+      return rpc(req, res);
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") return rpc(req, res);
     switch (path) {
+      case "/v1/models":
+        openai.models(req as IncomingMessage, res as ServerResponse);
+        return;
       case "/healthz":
         reply(res, 200, "text/plain", "ok\n");
         return;
@@ -38,7 +54,6 @@ export function withHttpRoutes(rpc: RequestHandler, { metrics, isReady }: HttpRo
 }
 
 function reply(res: Parameters<RequestHandler>[1], status: number, contentType: string, body: string): void {
-  // HTTP/2's compatibility response takes the same calls as HTTP/1.1's.
   const response = res as ServerResponse;
   response.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
   response.end(body);
