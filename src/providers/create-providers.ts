@@ -7,6 +7,7 @@ import { ANTHROPIC_DEFAULT_BASE_URL, createAnthropicProvider } from "./anthropic
 import { createDemoProvider } from "./demo/index.js";
 import { createOpenAIProvider, OPENAI_DEFAULT_BASE_URL } from "./openai/index.js";
 import type { Provider } from "./provider.js";
+import { registerSecret } from "./redact-secrets.js";
 
 export interface ProviderSet {
   providers: Map<string, Provider>;
@@ -86,5 +87,6 @@ function readKey(provider: string, variable: string | undefined, env: NodeJS.Pro
       `providers.${provider}.api_key_env: the environment variable ${variable} is not set`,
     );
   }
+  registerSecret(key);
   return key;
 }

@@ -243,9 +243,11 @@ describe("a valid full config", () => {
       max_connections: 4,
       max_concurrent_streams: 100,
       max_idle_connections: 4,
-      keepalive_expiry: 5_000,
+      keepalive_expiry: 60_000,
       connect_timeout: 10_000,
       request_timeout: 120_000,
+      warm_up: true,
+      ping_interval: 30_000,
     });
     expect(minimal.providers).toEqual({});
     expect(minimal.models).toEqual({});

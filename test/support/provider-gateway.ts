@@ -1,0 +1,182 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { create } from "@bufbuild/protobuf";
+import { type Client, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  GatewayService,
+  type GenerateRequest,
+  GenerateRequestSchema,
+  type GenerateStreamRequest,
+  GenerateStreamRequestSchema,
+  type GenerateStreamResponse,
+  type StreamFinish,
+  type StreamStart,
+} from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { parseConfig } from "../../src/config/load-config.js";
+import { type Gateway, startGateway } from "../../src/gateway.js";
+import { createLogger } from "../../src/log/logger.js";
+
+export type GatewayClient = Client<typeof GatewayService>;
+
+/** Where a provider sends: a fake's origin, and the certificate to trust (written to a ca_file). */
+export interface Upstream {
+  origin: string;
+  /** PEM; empty or absent leaves ca_file out, so only the system's trust store applies. */
+  ca?: string;
+}
+
+export interface ProviderSpec {
+  type: "openai" | "anthropic";
+  /** Its origin becomes base_url (with `/v1` for OpenAI), its certificate the provider's ca_file. */
+  upstream: Upstream;
+  /** Put in an environment variable named by api_key_env; absent sends no key at all. */
+  apiKey?: string;
+  /** Any other provider settings: organization, project, auth, version, headers, pool, ... */
+  settings?: Record<string, unknown>;
+}
+
+export interface ProviderGatewayOptions {
+  /** Providers by name; each serves `<name>/<model>` (passthrough_models). */
+  providers: Record<string, ProviderSpec>;
+  /** Default pool settings, e.g. { request_timeout: "300ms" }. */
+  pool?: Record<string, unknown>;
+}
+
+export interface ProviderGateway {
+  gateway: Gateway;
+  /** e.g. http://127.0.0.1:40111 */
+  url: string;
+  /** A Connect client speaking gRPC to the gateway over one cleartext HTTP/2 session. */
+  client: GatewayClient;
+  /** Every line the gateway logged (at trace level), as written. */
+  logLines: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a real gateway on an ephemeral loopback port whose providers send to fake upstreams,
+ * trusting each fake's certificate through `ca_file` only. Logs are captured at trace level.
+ */
+export async function startProviderGateway(options: ProviderGatewayOptions): Promise<ProviderGateway> {
+  const dir = mkdtempSync(join(tmpdir(), "weaver-provider-test-"));
+  const env: NodeJS.ProcessEnv = {};
+  const providers: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(options.providers)) {
+    const provider: Record<string, unknown> = {
+      type: spec.type,
+      base_url: spec.type === "openai" ? `${spec.upstream.origin}/v1` : spec.upstream.origin,
+      passthrough_models: true,
+      ...spec.settings,
+    };
+    if (spec.upstream.ca) {
+      provider.ca_file = join(dir, `${name}-ca.pem`);
+      writeFileSync(provider.ca_file as string, spec.upstream.ca);
+    }
+    if (spec.apiKey !== undefined) {
+      const variable = `WEAVER_TEST_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_KEY`;
+      env[variable] = spec.apiKey;
+      provider.api_key_env = variable;
+    }
+    providers[name] = provider;
+  }
+  const config = parseConfig({
+    server: { host: "127.0.0.1", port: 0, drain_timeout: "2s" },
+    pool: options.pool ?? {},
+    providers,
+  });
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(...String(chunk).split("\n").filter(Boolean));
+      done();
+    },
+  });
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(config, { logger: createLogger({ LOG_LEVEL: "trace" }, sink), env });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    gateway,
+    url: gateway.url,
+    client: gatewayClient(gateway.url),
+    logLines,
+    async close() {
+      await gateway.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A Connect client speaking gRPC (HTTP/2, cleartext) to a gateway URL. */
+export function gatewayClient(url: string): GatewayClient {
+  return createClient(GatewayService, createGrpcTransport({ baseUrl: url }));
+}
+
+/** Fields of a Generate or GenerateStream request; `messages` defaults to one user turn. */
+export interface ChatFields {
+  model: string;
+  content?: string;
+  system?: string;
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: readonly string[];
+}
+
+function requestInit({ model, content = "Say hello to me", stop = [], ...rest }: ChatFields) {
+  return { model, messages: [{ role: "user", content }], stop: [...stop], ...rest };
+}
+
+export function generateRequest(fields: ChatFields): GenerateRequest {
+  return create(GenerateRequestSchema, requestInit(fields));
+}
+
+export function streamRequest(fields: ChatFields): GenerateStreamRequest {
+  return create(GenerateStreamRequestSchema, requestInit(fields));
+}
+
+/** A whole GenerateStream: its start event, the deltas joined, and its finish event. */
+export interface CollectedStream {
+  start: StreamStart | undefined;
+  deltas: string[];
+  text: string;
+  finish: StreamFinish | undefined;
+  /** Event kinds in arrival order, e.g. ["start", "delta", "delta", "finish"]. */
+  order: string[];
+}
+
+/** Reads a stream to its end, calling `onDelta` with the count so far; rejects with the stream's error. */
+export async function collectStream(
+  stream: AsyncIterable<GenerateStreamResponse>,
+  onDelta?: (deltasSoFar: number) => void,
+): Promise<CollectedStream> {
+  const collected: CollectedStream = { start: undefined, deltas: [], text: "", finish: undefined, order: [] };
+  for await (const { event } of stream) {
+    if (event.case === undefined) continue;
+    collected.order.push(event.case);
+    if (event.case === "start") collected.start = event.value;
+    if (event.case === "finish") collected.finish = event.value;
+    if (event.case === "delta") {
+      collected.deltas.push(event.value.text);
+      onDelta?.(collected.deltas.length);
+    }
+  }
+  collected.text = collected.deltas.join("");
+  return collected;
+}
+
+/** The ConnectError a call fails with; fails the test when the call succeeds. */
+export async function errorOf(work: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await work;
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("the call succeeded, but it was expected to fail");
+}
