@@ -11,14 +11,19 @@ export type SelectionStrategy = "least_in_flight" | "weighted_random";
  * flight, ties to the heavier weight and then in turn; or at random in proportion to weight.
  */
 export class DeploymentSelector {
-  private turn = 0;
+  private picks = 0;
+  /** When each candidate was last picked: equal ones take turns by it, whatever else is picked between. */
+  private readonly lastPicked = new WeakMap<Candidate, number>();
 
   constructor(
     private readonly strategy: SelectionStrategy,
     private readonly random: () => number = Math.random,
   ) {}
 
-  pick<T extends Candidate>(candidates: T[]): T | undefined {
+  pick<T extends Candidate>(available: T[]): T | undefined {
+    // Weight 0 is standby: used only when nothing weighted is available.
+    const weighted = available.filter((c) => c.weight > 0);
+    const candidates = weighted.length > 0 ? weighted : available;
     if (candidates.length <= 1) return candidates[0];
     return this.strategy === "weighted_random" ? this.weighted(candidates) : this.leastInFlight(candidates);
   }
@@ -35,8 +40,13 @@ export class DeploymentSelector {
       else if (candidate.inFlight === leader.inFlight && candidate.weight === leader.weight)
         best.push(candidate);
     }
-    // Equal candidates take turns, so an idle group still spreads its load.
-    return best[this.turn++ % best.length] as T;
+    // Equal candidates take turns (the one picked longest ago goes), so an idle group still spreads its load.
+    let chosen = best[0] as T;
+    for (const candidate of best) {
+      if ((this.lastPicked.get(candidate) ?? -1) < (this.lastPicked.get(chosen) ?? -1)) chosen = candidate;
+    }
+    this.lastPicked.set(chosen, this.picks++);
+    return chosen;
   }
 
   private weighted<T extends Candidate>(candidates: T[]): T {

@@ -106,11 +106,18 @@ export class ModelRouter {
     let attempts = 0;
     let lastError: unknown;
     let previous: Deployment | undefined;
+    let failure: Record<string, unknown> | undefined;
     while (attempts < this.policy.max_attempts) {
-      const next = this.pick(chain, tried);
+      let next = this.pick(chain, tried);
       if (next === undefined) break;
+      if (attempts > 0) {
+        await this.waitBeforeRetry(attempts, lastError, next.deployment === previous, bounds);
+        // The wait took time: the one picked may have reached its limit, cooled down or begun a probe.
+        next = this.pick(chain, tried);
+        if (next === undefined) break;
+        this.logger.warn(failure, "upstream attempt failed; retrying");
+      }
       const { model, deployment } = next;
-      if (attempts > 0) await this.waitBeforeRetry(attempts, lastError, deployment === previous, bounds);
       attempts++;
       previous = deployment;
       tried.add(deployment);
@@ -128,15 +135,13 @@ export class ModelRouter {
         release(error);
         lastError = error;
         if (!isRetryable(error) || bounds.signal.aborted) throw error;
-        this.logger.warn(
-          {
-            model: model.name,
-            provider: deployment.provider.name,
-            attempt: attempts,
-            error: (error as Error).message,
-          },
-          "upstream attempt failed; retrying",
-        );
+        // Logged once another attempt is sure to follow.
+        failure = {
+          model: model.name,
+          provider: deployment.provider.name,
+          attempt: attempts,
+          error: (error as Error).message,
+        };
       }
     }
     throw lastError ?? this.noDeploymentLeft(chain[0] as RoutableModel);

@@ -18,6 +18,8 @@ export function isRetryable(error: unknown): error is GatewayError {
 
 /** Waits `ms`, or rejects as soon as the caller's signal aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  // An abort event fires once: a signal aborted already would never wake the wait.
+  if (signal.aborted) return Promise.reject(signal.reason);
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const onAbort = () => {
