@@ -24,8 +24,8 @@ COPY package.json ./
 COPY proto ./proto
 USER node
 EXPOSE 8080
-# Connect GET of a side-effect-free RPC: a liveness probe that needs no gRPC tooling in the image.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/weaver.gateway.v1.GatewayService/ListModels?encoding=json&message=%7B%7D`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Ready once the upstream pools are warm; 503 while draining.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/src/main.js"]

@@ -57,6 +57,8 @@ test("node dist/src/main.js serves the demo model on the embedded default", asyn
   const body = (await response.json()) as { text: string; upstream: { protocol: string } };
   expect(body.text.length).toBeGreaterThan(0);
   expect(body.upstream.protocol).toBe("h2");
+  // The image's HEALTHCHECK.
+  expect((await fetch(`${url}/readyz`)).status).toBe(200);
   const exited = new Promise<number | null>((resolve) => gateway?.once("exit", (code) => resolve(code)));
   gateway.kill("SIGTERM");
   expect(await exited).toBe(0);
