@@ -175,7 +175,8 @@ export class DemoUpstream extends EventEmitter {
   /** Counts and announces a response its caller abandoned before it was finished. */
   private watchForReset(res: AnyResponse, onReset: () => void): void {
     res.once("close", () => {
-      if (res.writableFinished) return;
+      // writableEnded, not writableFinished: HTTP/2's compatibility response finishes on RST_STREAM too.
+      if (res.writableEnded) return;
       onReset();
       this.counts.streamsReset++;
       this.emit("reset", performance.now());
