@@ -38,3 +38,26 @@ export function parseErrorBody(text: string): unknown {
     return trimmed === "" ? undefined : { message: trimmed };
   }
 }
+
+// The error types providers send, and the HTTP statuses they come with: how an error that
+// arrives inside a 200 stream, with no status of its own, is classified.
+const ERROR_TYPE_STATUS: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  rate_limit_exceeded: 429,
+  insufficient_quota: 429,
+  api_error: 500,
+  server_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
+
+/** The status an error type stands for; 500 for a type no provider documents. */
+export function statusOfErrorType(type: string | undefined): number {
+  return ERROR_TYPE_STATUS[type ?? ""] ?? 500;
+}

@@ -1,25 +1,11 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { GatewayError } from "../../errors/gateway-error.js";
-import { parseErrorBody, upstreamHttpError } from "../upstream-http-error.js";
+import { parseErrorBody, statusOfErrorType, upstreamHttpError } from "../upstream-http-error.js";
 
 /** `{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}` */
 interface AnthropicErrorBody {
   error?: { type?: unknown; message?: unknown };
 }
-
-// Anthropic's documented error types and the statuses they come with, for errors inside a stream.
-const TYPE_STATUS: Record<string, number> = {
-  invalid_request_error: 400,
-  authentication_error: 401,
-  billing_error: 402,
-  permission_error: 403,
-  not_found_error: 404,
-  request_too_large: 413,
-  rate_limit_error: 429,
-  api_error: 500,
-  timeout_error: 504,
-  overloaded_error: 529,
-};
 
 export function httpError(
   status: number,
@@ -35,7 +21,7 @@ export function streamError(data: unknown, provider: string): GatewayError {
   const details = describe(data);
   return upstreamHttpError({
     provider,
-    status: TYPE_STATUS[details.type ?? ""] ?? 500,
+    status: statusOfErrorType(details.type),
     ...details,
     inStream: true,
   });

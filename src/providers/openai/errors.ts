@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { GatewayError } from "../../errors/gateway-error.js";
-import { parseErrorBody, upstreamHttpError } from "../upstream-http-error.js";
+import { parseErrorBody, statusOfErrorType, upstreamHttpError } from "../upstream-http-error.js";
 
 /** `{"error": {"message", "type", "code"}}`; some compatible servers send a string or an integer code. */
 interface OpenAIError {
@@ -8,18 +8,6 @@ interface OpenAIError {
   type?: unknown;
   code?: unknown;
 }
-
-// Error types of in-stream errors without an HTTP-like integer code.
-const TYPE_STATUS: Record<string, number> = {
-  invalid_request_error: 400,
-  authentication_error: 401,
-  permission_error: 403,
-  not_found_error: 404,
-  rate_limit_error: 429,
-  insufficient_quota: 429,
-  server_error: 500,
-  overloaded_error: 529,
-};
 
 /** An HTTP error answer of an OpenAI-compatible API. */
 export function httpError(
@@ -38,7 +26,7 @@ export function streamError(error: unknown, provider: string): GatewayError {
   const details = describe(typeof error === "string" ? { message: error } : (error as OpenAIError));
   const code = (error as OpenAIError | undefined)?.code;
   const status =
-    typeof code === "number" && code >= 400 && code < 600 ? code : (TYPE_STATUS[details.type ?? ""] ?? 500);
+    typeof code === "number" && code >= 400 && code < 600 ? code : statusOfErrorType(details.type);
   return upstreamHttpError({ provider, status, ...details, inStream: true });
 }
 
