@@ -288,7 +288,9 @@ describe("model names over @grpc/grpc-js", () => {
     });
     expect(error.code).toBe(status.NOT_FOUND);
     // grpc-js decodes grpc-message with decodeURI: the gateway must escape only what the gRPC spec says.
-    expect(error.details).toContain('model "no-such-model" is not configured; known models: demo, demo-alias');
+    expect(error.details).toContain(
+      'model "no-such-model" is not configured; known models: demo, demo-alias',
+    );
   });
 
   test('the alias "demo-alias" routes to "demo", and the response names "demo"', async () => {

@@ -179,7 +179,10 @@ describe("a valid full config", () => {
       },
     },
     models: {
-      "gpt-4o": { aliases: ["4o"], deployments: [{ provider: "openai", model: "gpt-4o-2024-08-06", weight: 1 }] },
+      "gpt-4o": {
+        aliases: ["4o"],
+        deployments: [{ provider: "openai", model: "gpt-4o-2024-08-06", weight: 1 }],
+      },
       demo: { deployments: [{ provider: "demo", model: "demo" }] },
     },
   });

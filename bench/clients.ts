@@ -1,0 +1,160 @@
+import { readFileSync } from "node:fs";
+import { Agent as HttpAgent } from "node:http";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { Pool } from "undici";
+import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
+import type { LoadJob } from "./job.js";
+
+/** One call: resolves with the time of its first text delta (streams), rejects on any failure. */
+export type Call = (index: number) => Promise<{ firstDeltaAt?: number; deltas?: number }>;
+
+/** A connection kept across jobs, as a long-lived client would, and closed at exit. */
+interface Connection {
+  call(job: LoadJob): Call;
+  close(): void;
+}
+
+const connections = new Map<string, Connection>();
+
+export function callFor(job: LoadJob): Call {
+  const key = `${job.protocol} ${job.target} ${job.streamsPerConnection ?? 100}`;
+  let connection = connections.get(key);
+  if (connection === undefined) {
+    connection = job.protocol === "direct" ? direct(job) : gateway(job);
+    connections.set(key, connection);
+  }
+  return connection.call(job);
+}
+
+export function closeAll(): void {
+  for (const connection of connections.values()) connection.close();
+  connections.clear();
+}
+
+function prompt(index: number) {
+  return [{ role: "user", content: `bench request ${index}` }];
+}
+
+function gateway(job: LoadJob): Connection {
+  let client: Client<typeof GatewayService>;
+  let close: () => void;
+  if (job.protocol === "grpc") {
+    const sessionManager = new Http2SessionManager(job.target);
+    client = createClient(GatewayService, createGrpcTransport({ baseUrl: job.target, sessionManager }));
+    close = () => sessionManager.abort();
+  } else {
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+    const transport = createConnectTransport({
+      baseUrl: job.target,
+      httpVersion: "1.1",
+      useBinaryFormat: false,
+      nodeOptions: { agent },
+    });
+    client = createClient(GatewayService, transport);
+    close = () => agent.destroy();
+  }
+  return {
+    close,
+    call: ({ rpc, maxTokens }) =>
+      rpc === "generate"
+        ? async (i) => {
+            const response = await client.generate({ model: "demo", messages: prompt(i), maxTokens });
+            if (response.text === "") throw new Error("empty completion");
+            return {};
+          }
+        : async (i) => {
+            let firstDeltaAt: number | undefined;
+            let deltas = 0;
+            let finished = false;
+            for await (const message of client.generateStream({
+              model: "demo",
+              messages: prompt(i),
+              maxTokens,
+            })) {
+              if (message.event.case === "delta") {
+                firstDeltaAt ??= performance.now();
+                deltas++;
+              } else if (message.event.case === "finish") finished = true;
+            }
+            if (!finished) throw new Error("stream ended without a finish event");
+            return { firstDeltaAt, deltas };
+          },
+  };
+}
+
+/** The request the gateway would send, straight to the upstream, with the gateway's HTTP client and pool size. */
+function direct(job: LoadJob): Connection {
+  const pool = new Pool(job.target, {
+    allowH2: true,
+    connections: 4,
+    h2Options: { maxConcurrentStreams: job.streamsPerConnection ?? 100 },
+    connect: job.caFile === undefined ? {} : { ca: readFileSync(job.caFile, "utf8") },
+  });
+  const headers = { "content-type": "application/json", accept: "application/json" };
+  const body = (i: number, maxTokens: number, stream: boolean) =>
+    JSON.stringify({
+      model: "demo",
+      messages: prompt(i),
+      max_tokens: maxTokens,
+      ...(stream ? { stream } : {}),
+    });
+  return {
+    close: () => void pool.destroy(),
+    call: ({ rpc, maxTokens }) =>
+      rpc === "generate"
+        ? async (i) => {
+            const response = await pool.request({
+              path: "/v1/chat/completions",
+              method: "POST",
+              headers,
+              body: body(i, maxTokens, false),
+            });
+            const json = (await response.body.json()) as { choices?: { message?: { content?: string } }[] };
+            if (response.statusCode !== 200 || !json.choices?.[0]?.message?.content) {
+              throw new Error(`upstream answered ${response.statusCode}`);
+            }
+            return {};
+          }
+        : async (i) => {
+            const response = await pool.request({
+              path: "/v1/chat/completions",
+              method: "POST",
+              headers,
+              body: body(i, maxTokens, true),
+            });
+            if (response.statusCode !== 200) throw new Error(`upstream answered ${response.statusCode}`);
+            let firstDeltaAt: number | undefined;
+            let deltas = 0;
+            let done = false;
+            let pending = "";
+            for await (const chunk of response.body) {
+              // Only whole SSE events are read; an event split across chunks waits for its end.
+              pending += String(chunk);
+              const end = pending.lastIndexOf("\n\n");
+              if (end < 0) continue;
+              const events = pending.slice(0, end);
+              pending = pending.slice(end + 2);
+              const found = countContentDeltas(events);
+              if (found > 0) firstDeltaAt ??= performance.now();
+              deltas += found;
+              if (events.includes("data: [DONE]")) done = true;
+            }
+            if (!done) throw new Error("stream ended without [DONE]");
+            return { firstDeltaAt, deltas };
+          },
+  };
+}
+
+/**
+ * Deltas with text in whole OpenAI SSE events (the opening role-only delta has none). Counting
+ * markers is enough here and far cheaper than parsing every event.
+ */
+function countContentDeltas(text: string): number {
+  const marker = '"delta":{"content":"';
+  let count = 0;
+  for (let at = text.indexOf(marker); at >= 0; at = text.indexOf(marker, at + marker.length)) {
+    if (text[at + marker.length] !== '"') count++;
+  }
+  return count;
+}
