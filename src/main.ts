@@ -9,11 +9,10 @@ const { values } = parseArgs({ options: { config: { type: "string" } } });
 try {
   const config = loadConfig({ file: values.config ?? process.env.WEAVER_CONFIG, env: process.env });
   const gateway = await startGateway(config, { logger });
-  const models = Object.keys(config.models).join(", ");
-  logger.info({ url: gateway.url, models }, `weaver-gateway listening on ${gateway.url}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
+    // A second signal during the drain changes nothing: the drain has its own timeout.
     if (stopping) return;
     stopping = true;
     logger.info({ signal, drainTimeoutMs: config.server.drain_timeout }, "draining");
@@ -21,8 +20,11 @@ try {
     logger.info("stopped");
     process.exit(0);
   };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  // Announced only once a signal would be drained, since supervisors act on this line.
+  const models = Object.keys(config.models).join(", ");
+  logger.info({ url: gateway.url, models }, `weaver-gateway listening on ${gateway.url}`);
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
