@@ -7,6 +7,7 @@ import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 import { createOpenAIApi } from "./openai-api/openai-api-handler.js";
 import { createProviders, type ProviderSet } from "./providers/create-providers.js";
 import { ModelRouter } from "./router/model-router.js";
+import { withCors } from "./server/cors.js";
 import { createHealth, ServingStatus } from "./server/health/health-service.js";
 import { OVERALL } from "./server/health/serving-status.js";
 import { withHttpRoutes } from "./server/http-routes.js";
@@ -70,16 +71,19 @@ export async function startGateway(
     host: server.host,
     port: server.port,
     tls: server.tls && { cert: readFileSync(server.tls.cert_file), key: readFileSync(server.tls.key_file) },
-    handler: withHttpRoutes(rpc, {
-      metrics,
-      openai: createOpenAIApi({
-        router,
+    handler: withCors(
+      withHttpRoutes(rpc, {
         metrics,
-        logger,
-        limits: { maxRequestBytes: server.max_request_bytes },
+        openai: createOpenAIApi({
+          router,
+          metrics,
+          logger,
+          limits: { maxRequestBytes: server.max_request_bytes },
+        }),
+        isReady: () => ready,
       }),
-      isReady: () => ready,
-    }),
+      { allowedOrigins: server.cors.allowed_origins },
+    ),
   });
   let address: AddressInfo;
   try {

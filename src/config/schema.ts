@@ -29,6 +29,19 @@ export const ServerSchema = z
       .default(1024 * 1024),
     /** How long shutdown waits for in-flight RPCs before closing them. Default 10s. */
     drain_timeout: duration.default(10_000),
+    /** Browser callers: pages from these origins may call every API on the port. Default none (no CORS). */
+    cors: z
+      .strictObject({
+        /** e.g. "https://app.example.com"; "*" allows any origin. */
+        allowed_origins: z
+          .array(
+            z
+              .string()
+              .regex(/^(\*|https?:\/\/[^/?#]+)$/, 'must be an origin like "https://app.example.com", or "*"'),
+          )
+          .default([]),
+      })
+      .default({ allowed_origins: [] }),
   })
   .strict();
 

@@ -31,7 +31,8 @@ export function createOpenAIApi({ router, metrics, logger, limits }: OpenAIApiOp
     // The caller hanging up cancels the upstream request, as a cancelled RPC does.
     const abort = new AbortController();
     res.once("close", () => {
-      if (!res.writableFinished) abort.abort(new GatewayError("cancelled", "the caller went away"));
+      // writableEnded, not writableFinished: HTTP/2's compatibility response finishes on RST_STREAM too.
+      if (!res.writableEnded) abort.abort(new GatewayError("cancelled", "the caller went away"));
     });
     const finish = (error: unknown) => {
       const code = error === undefined ? "ok" : error instanceof GatewayError ? error.kind : "internal";

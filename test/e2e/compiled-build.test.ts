@@ -1,17 +1,19 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { publishToDist, removeDirectories, stagePackage } from "../support/packed-package.js";
 
 // What the Dockerfile runs, without Docker: the compiled JavaScript on production dependencies.
 const root = join(import.meta.dirname, "..", "..");
-const run = promisify(execFile);
 let gateway: ChildProcess | undefined;
 
 beforeAll(async () => {
-  await run(join(root, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: root });
+  // Built beside, then moved into dist/ whole: another test may be reading dist/ meanwhile.
+  const stage = await stagePackage();
+  await publishToDist(stage);
+  await removeDirectories(stage);
 }, 120_000);
 afterAll(() => {
   gateway?.kill("SIGKILL");

@@ -206,6 +206,7 @@ describe("a valid full config", () => {
       tls: { cert_file: "cert.pem", key_file: "key.pem" },
       max_request_bytes: 65536,
       drain_timeout: 120_000,
+      cors: { allowed_origins: [] },
     });
     expect(config.pool).toMatchObject({
       pooling: true,
@@ -240,6 +241,7 @@ describe("a valid full config", () => {
       port: 8080,
       max_request_bytes: 1024 * 1024,
       drain_timeout: 10_000,
+      cors: { allowed_origins: [] },
     });
     expect(minimal.pool).toEqual({
       pooling: true,
