@@ -150,11 +150,12 @@ describe("a caller over HTTP/2 (prior knowledge)", () => {
 describe("errors in OpenAI's shape and status codes", () => {
   test("an unknown model is 404 model_not_found, unary or streamed", async () => {
     const request = { model: "no-such-model", messages };
+    // Called one at a time: a second call made up front would reject before it is awaited.
     for (const call of [
-      openai.chat.completions.create(request),
-      openai.chat.completions.create({ ...request, stream: true }),
+      () => openai.chat.completions.create(request),
+      () => openai.chat.completions.create({ ...request, stream: true }),
     ]) {
-      const error = await call.catch((thrown: unknown) => thrown);
+      const error = await call().catch((thrown: unknown) => thrown);
       expect(error).toBeInstanceOf(OpenAI.NotFoundError);
       expect(error).toMatchObject({ status: 404, code: "model_not_found", type: "invalid_request_error" });
       expect((error as InstanceType<typeof OpenAI.APIError>).message).toContain("no-such-model");
