@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { create } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
@@ -12,6 +12,7 @@ import {
   type PoolCounters,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { DemoUpstream } from "../../src/demo/demo-upstream.js";
+import { errorOf } from "../support/error-of.js";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
 
 /** The spec's bound from the caller giving up to the upstream stream being reset. */
@@ -94,15 +95,6 @@ async function expectPoolUnharmed(gw: TestGateway, client: GatewayClient): Promi
   expect(next.upstream?.connectionReused).toBe(true);
   expect((await poolTotals(client)).connectionsCreatedTotal).toBe(1n);
   expect(gw.demo.counts.streamsReset).toBe(resetsBefore);
-}
-
-async function errorOf(work: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await work;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("the call succeeded, but it was expected to fail");
 }
 
 /**

@@ -7,13 +7,13 @@ import { type OpenAIAnswer, openAIErrorBody, type ScenarioOf } from "../support/
 import {
   errorOf,
   generateRequest,
-  inParallel,
   type RouterGateway,
   type RouterGatewayOptions,
   startRouterGateway,
   streamRequest,
   waitForCalls,
 } from "../support/router-gateway.js";
+import { runConcurrently } from "../support/run-concurrently.js";
 
 const TEXT = "one two three four five six";
 /** Retries back off briefly, so the suites spend their time on what they test. */
@@ -91,7 +91,7 @@ describe("selection under load", () => {
     const g = await launch({ providers: ["slow", "fast"], models: { chat: group(["slow", "fast"]) } });
     g.fakes.slow.respondAlways({ kind: "answer", headersDelayMs: 150 });
     const total = 200;
-    const responses = await inParallel(total, 8, () => g.client.generate(generateRequest("chat")));
+    const responses = await runConcurrently(total, 8, () => g.client.generate(generateRequest("chat")));
 
     const slow = g.calls("slow").length;
     const fast = g.calls("fast").length;
@@ -116,7 +116,7 @@ describe("selection under load", () => {
       models: { chat: group(["heavy", "light"], [3, 1]) },
     });
     const total = 400;
-    await inParallel(total, 16, () => g.client.generate(generateRequest("chat")));
+    await runConcurrently(total, 16, () => g.client.generate(generateRequest("chat")));
 
     const heavy = g.calls("heavy").length;
     const light = g.calls("light").length;

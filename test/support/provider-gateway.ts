@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { create } from "@bufbuild/protobuf";
-import { type Client, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   GatewayService,
@@ -171,12 +171,4 @@ export async function collectStream(
   return collected;
 }
 
-/** The ConnectError a call fails with; fails the test when the call succeeds. */
-export async function errorOf(work: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await work;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("the call succeeded, but it was expected to fail");
-}
+export { errorOf } from "./error-of.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { create } from "@bufbuild/protobuf";
-import { type Client, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   type Deployment,
@@ -123,34 +123,6 @@ export function streamRequest(model: string, content = "Say hello"): GenerateStr
   return create(GenerateStreamRequestSchema, { model, messages: [{ role: "user", content }] });
 }
 
-/** The ConnectError a call fails with; fails the test when the call succeeds. */
-export async function errorOf(work: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await work;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("the call succeeded, but it was expected to fail");
-}
-
-/** Runs `count` jobs, at most `concurrency` at a time; results in index order. */
-export async function inParallel<T>(
-  count: number,
-  concurrency: number,
-  job: (index: number) => Promise<T>,
-): Promise<T[]> {
-  const results = new Array<T>(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const index = next++;
-      results[index] = await job(index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return results;
-}
-
 /** Resolves once `fake` has received `count` chat completion requests in all; rejects after `timeoutMs`. */
 export async function waitForCalls(fake: FakeOpenAI, count: number, timeoutMs = 5_000): Promise<void> {
   const received = () => chatRequests(fake).length;
@@ -169,3 +141,5 @@ export async function waitForCalls(fake: FakeOpenAI, count: number, timeoutMs = 
     fake.on("request", onRequest);
   });
 }
+
+export { errorOf } from "./error-of.js";
