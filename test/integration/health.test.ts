@@ -1,57 +1,22 @@
 import { Code, ConnectError, createClient, type ServiceImpl } from "@connectrpc/connect";
-import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, test } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
-import {
-  createHealth,
-  type HealthServer,
-  ServingStatus,
-  ServingStatusRegistry,
-} from "../../src/server/health/health-service.js";
-import { Listener, type RequestHandler } from "../../src/server/listener.js";
-import { registerReflection } from "../../src/server/reflection/reflection-service.js";
+import type { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { ServingStatus, ServingStatusRegistry } from "../../src/server/health/health-service.js";
 import { createGrpcHealthClient, type GrpcHealthClient } from "../support/grpc-health-client.js";
+import { type StubRpcServer, startStubRpcServer } from "../support/stub-rpc-server.js";
 
 const GATEWAY = "weaver.gateway.v1.GatewayService";
-
-interface TestServer {
-  /** e.g. http://127.0.0.1:40111 */
-  url: string;
-  /** Where the test sets statuses, as the gateway does when its pools are warm or it drains. */
-  health: HealthServer;
-  close(): Promise<void>;
-}
 
 /** Health has nothing to ask of GatewayService; it is there so the router looks like the gateway's. */
 const STUB_GATEWAY: Partial<ServiceImpl<typeof GatewayService>> = {
   listModels: () => ({ models: [] }),
 };
 
-/**
- * The gateway's routes as the lead wires them: GatewayService, health and reflection on one
- * router, behind the real Listener. Swap for the real gateway fixture when it serves health.
- */
-async function startServer(): Promise<TestServer> {
-  const health = createHealth();
-  const handler = connectNodeAdapter({
-    routes: (router) => {
-      router.service(GatewayService, STUB_GATEWAY);
-      health.register(router);
-      registerReflection(router);
-    },
-  }) as RequestHandler;
-  const listener = new Listener({ host: "127.0.0.1", port: 0, handler });
-  const address = await listener.listen();
-  return {
-    url: `http://127.0.0.1:${address.port}`,
-    health,
-    close: async () => {
-      health.shutdown();
-      await listener.close(2_000);
-    },
-  };
+function startServer(): Promise<StubRpcServer> {
+  return startStubRpcServer(STUB_GATEWAY);
 }
 
 const cleanups: (() => unknown)[] = [];
@@ -59,7 +24,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(): Promise<{ server: TestServer; client: GrpcHealthClient }> {
+async function setup(): Promise<{ server: StubRpcServer; client: GrpcHealthClient }> {
   const server = await startServer();
   cleanups.push(() => server.close());
   const client = createGrpcHealthClient(server.url);

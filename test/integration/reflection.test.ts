@@ -38,6 +38,8 @@ import {
   registerReflection,
 } from "../../src/server/reflection/reflection-service.js";
 
+import { type StubRpcServer, startStubRpcServer } from "../support/stub-rpc-server.js";
+
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const PROTO_DIR = fileURLToPath(new URL("../../proto/", import.meta.url));
 const execFileAsync = promisify(execFile);
@@ -45,12 +47,6 @@ const execFileAsync = promisify(execFile);
 const GATEWAY = "weaver.gateway.v1.GatewayService";
 const HEALTH = "grpc.health.v1.Health";
 const EXPECTED_SERVICES = [GATEWAY, HEALTH, ...REFLECTION_SERVICE_NAMES];
-
-interface TestServer {
-  /** e.g. http://127.0.0.1:40111 */
-  url: string;
-  close(): Promise<void>;
-}
 
 /** A stub GatewayService: enough for a call to show that reflection described its types right. */
 const STUB_GATEWAY: ServiceImpl<typeof GatewayService> = {
@@ -70,29 +66,10 @@ const STUB_GATEWAY: ServiceImpl<typeof GatewayService> = {
   listModels: () => ({ models: [{ name: "stub", aliases: ["stub-alias"] }] }),
 };
 
-/**
- * The gateway's routes as the lead wires them: GatewayService, health and reflection on one
- * router, behind the real Listener. Swap for the real gateway fixture when it serves reflection.
- */
-async function startServer(): Promise<TestServer> {
-  const health = createHealth();
-  health.registry.setStatus("", ServingStatus.SERVING);
-  const handler = connectNodeAdapter({
-    routes: (router) => {
-      router.service(GatewayService, STUB_GATEWAY);
-      health.register(router);
-      registerReflection(router);
-    },
-  }) as RequestHandler;
-  const listener = new Listener({ host: "127.0.0.1", port: 0, handler });
-  const address = await listener.listen();
-  return {
-    url: `http://127.0.0.1:${address.port}`,
-    close: async () => {
-      health.shutdown();
-      await listener.close(2_000);
-    },
-  };
+async function startServer(): Promise<StubRpcServer> {
+  const server = await startStubRpcServer(STUB_GATEWAY);
+  server.health.registry.setStatus("", ServingStatus.SERVING);
+  return server;
 }
 
 /** Runs `buf curl` and returns its stdout. */
@@ -111,7 +88,7 @@ function messages(stdout: string): unknown[] {
 
 const lines = (stdout: string) => stdout.trim().split("\n").sort();
 
-let server: TestServer;
+let server: StubRpcServer;
 beforeAll(async () => {
   server = await startServer();
 });
