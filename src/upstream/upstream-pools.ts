@@ -183,8 +183,11 @@ class OriginPool {
     const connect = buildConnector({
       allowH2: true,
       timeout: this.settings.connect_timeout,
-      // `ca` replaces Node's trust store, so the system's roots (and NODE_EXTRA_CA_CERTS) are kept beside it.
-      ...(ca === undefined ? {} : { ca: [...tls.getCACertificates("default"), ca] }),
+      // `ca` would replace Node's trust store, so the system's roots (and NODE_EXTRA_CA_CERTS) are kept
+      // beside it, in one context made once: a `ca` per connect parses every root again (~13 ms each).
+      ...(ca === undefined
+        ? {}
+        : { secureContext: tls.createSecureContext({ ca: [...tls.getCACertificates("default"), ca] }) }),
     });
     const counters = this.counters;
     const maxIdle = this.settings.max_idle_connections;
