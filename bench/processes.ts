@@ -124,7 +124,8 @@ export async function startGatewayProcess(
   const port = await freePort();
   const log = openSync(logFile, "w");
   const child = spawnNode(
-    [...(env.nodeFlags ?? []), "dist/src/main.js", "--config", configFile],
+    // The young generation `npm start` and the image give the gateway (see the Dockerfile).
+    ["--max-semi-space-size=64", ...(env.nodeFlags ?? []), "dist/src/main.js", "--config", configFile],
     pin.enabled ? pin.gateway : undefined,
     {
       stdio: ["ignore", log, log],

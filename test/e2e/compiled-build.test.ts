@@ -37,7 +37,7 @@ test("the compiled build imports only production dependencies", () => {
 });
 
 test("node dist/src/main.js serves the demo model on the embedded default", async () => {
-  gateway = spawn(process.execPath, ["dist/src/main.js"], {
+  gateway = spawn(process.execPath, ["--max-semi-space-size=64", "dist/src/main.js"], {
     cwd: root,
     env: { ...process.env, PORT: "0", NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "inherit"],
