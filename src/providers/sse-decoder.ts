@@ -1,4 +1,5 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { GatewayError } from "../errors/gateway-error.js";
 
 /**
  * Decodes a server-sent event stream from raw body chunks. Bytes split anywhere (even inside
@@ -20,4 +21,15 @@ export async function* decodeSse(
   }
   parser.feed(decoder.decode());
   yield* pending;
+}
+
+/** An event's JSON data; data that is not JSON is the upstream's fault, not the caller's. */
+export function parseEventData<T>(data: string, provider: string): T {
+  try {
+    return JSON.parse(data) as T;
+  } catch {
+    throw new GatewayError("unavailable", `${provider} sent a stream event that is not JSON`, {
+      reason: "UPSTREAM_MALFORMED",
+    });
+  }
 }

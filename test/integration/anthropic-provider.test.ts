@@ -4,7 +4,6 @@ import {
   type AnthropicFlavour,
   DEFAULT_THINKING,
   type FakeAnthropic,
-  type RecordedRequest,
   startFakeAnthropic,
   TOOL_INPUT_FRAGMENTS,
   tokenize,
@@ -13,9 +12,11 @@ import {
   collectStream,
   errorOf,
   generateRequest,
+  lastRequest,
   type ProviderGateway,
   startProviderGateway,
   streamRequest,
+  UPSTREAM_PROTOCOLS,
 } from "../support/provider-gateway.js";
 
 const KEY = "sk-ant-test-0123456789abcdef";
@@ -63,18 +64,7 @@ const FLAVOURS: FlavourCase[] = [
   plain("unknown-events"),
 ];
 
-const PROTOCOLS = [
-  { name: "HTTP/2", http1Only: false, protocol: "h2", httpVersion: "2.0" },
-  { name: "HTTP/1.1", http1Only: true, protocol: "http/1.1", httpVersion: "1.1" },
-];
-
-function lastRequest(fake: FakeAnthropic): RecordedRequest {
-  const request = fake.requests.at(-1);
-  if (request === undefined) throw new Error("the fake received no request");
-  return request;
-}
-
-describe.each(PROTOCOLS)("Anthropic provider over $name", ({ http1Only, protocol, httpVersion }) => {
+describe.each(UPSTREAM_PROTOCOLS)("Anthropic provider over $name", ({ http1Only, protocol, httpVersion }) => {
   let fake: FakeAnthropic;
   let gw: ProviderGateway;
 

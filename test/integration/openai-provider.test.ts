@@ -13,9 +13,11 @@ import {
   collectStream,
   errorOf,
   generateRequest,
+  lastRequest,
   type ProviderGateway,
   startProviderGateway,
   streamRequest,
+  UPSTREAM_PROTOCOLS,
 } from "../support/provider-gateway.js";
 
 const KEY = "sk-test-openai-0123456789abcdef";
@@ -72,18 +74,7 @@ const FLAVOURS: FlavourCase[] = [
   },
 ];
 
-const PROTOCOLS = [
-  { name: "HTTP/2", http1Only: false, protocol: "h2", httpVersion: "2.0" },
-  { name: "HTTP/1.1", http1Only: true, protocol: "http/1.1", httpVersion: "1.1" },
-];
-
-function lastRequest(fake: FakeOpenAI): RecordedRequest {
-  const request = fake.requests.at(-1);
-  if (request === undefined) throw new Error("the fake received no request");
-  return request;
-}
-
-describe.each(PROTOCOLS)("OpenAI provider over $name", ({ http1Only, protocol, httpVersion }) => {
+describe.each(UPSTREAM_PROTOCOLS)("OpenAI provider over $name", ({ http1Only, protocol, httpVersion }) => {
   let fake: FakeOpenAI;
   let gw: ProviderGateway;
 

@@ -18,6 +18,7 @@ import {
 import { parseConfig } from "../../src/config/load-config.js";
 import { type Gateway, startGateway } from "../../src/gateway.js";
 import { createLogger } from "../../src/log/logger.js";
+import type { RecordedRequest } from "./fakes/index.js";
 
 export type GatewayClient = Client<typeof GatewayService>;
 
@@ -172,3 +173,16 @@ export async function collectStream(
 }
 
 export { errorOf } from "./error-of.js";
+
+/** Both transports a provider is tested over: HTTP/2 (ALPN h2), and a fake that offers only HTTP/1.1. */
+export const UPSTREAM_PROTOCOLS = [
+  { name: "HTTP/2", http1Only: false, protocol: "h2", httpVersion: "2.0" },
+  { name: "HTTP/1.1", http1Only: true, protocol: "http/1.1", httpVersion: "1.1" },
+];
+
+/** The last request a fake received; fails the test when there was none. */
+export function lastRequest(fake: { requests: RecordedRequest[] }): RecordedRequest {
+  const request = fake.requests.at(-1);
+  if (request === undefined) throw new Error("the fake received no request");
+  return request;
+}

@@ -1,6 +1,6 @@
 import { GatewayError } from "../../errors/gateway-error.js";
 import type { FinishReason, NonTextContent, WireStreamEvent } from "../provider.js";
-import { decodeSse } from "../sse-decoder.js";
+import { decodeSse, parseEventData } from "../sse-decoder.js";
 import { streamError } from "./errors.js";
 import { type AnthropicUsage, nonTextKind, toFinishReason, toUsage } from "./stop-reason.js";
 
@@ -31,7 +31,7 @@ export async function* readMessageStream(
   const usage: AnthropicUsage = {};
   const nonText = new Set<NonTextContent>();
   for await (const sse of decodeSse(body)) {
-    const event = parseEvent(sse.data, provider);
+    const event = parseEventData<MessageStreamEvent>(sse.data, provider);
     switch (event.type ?? sse.event) {
       case "message_start":
         mergeUsage(usage, event.message?.usage);
@@ -69,15 +69,5 @@ function mergeUsage(into: AnthropicUsage, from: AnthropicUsage | undefined): voi
   if (!from) return;
   for (const [key, value] of Object.entries(from) as [keyof AnthropicUsage, unknown][]) {
     if (typeof value === "number") into[key] = value;
-  }
-}
-
-function parseEvent(data: string, provider: string): MessageStreamEvent {
-  try {
-    return JSON.parse(data) as MessageStreamEvent;
-  } catch {
-    throw new GatewayError("unavailable", `${provider} sent a stream event that is not JSON`, {
-      reason: "UPSTREAM_MALFORMED",
-    });
   }
 }

@@ -1,6 +1,6 @@
 import { GatewayError } from "../../errors/gateway-error.js";
 import type { FinishReason, NonTextContent, TokenUsage, WireStreamEvent } from "../provider.js";
-import { decodeSse } from "../sse-decoder.js";
+import { decodeSse, parseEventData } from "../sse-decoder.js";
 import { streamError } from "./errors.js";
 import { type OpenAIUsage, toFinishReason, toUsage } from "./finish-reason.js";
 
@@ -33,7 +33,7 @@ export async function* readChatStream(
       yield { type: "finish", finishReason, usage, nonTextContent: [...nonText] };
       return;
     }
-    const chunk = parseChunk(event.data, provider);
+    const chunk = parseEventData<ChatCompletionChunk>(event.data, provider);
     if (chunk.error !== undefined && chunk.error !== null) throw streamError(chunk.error, provider);
     if (!sawId && chunk.id) {
       sawId = true;
@@ -53,14 +53,4 @@ export async function* readChatStream(
   throw new GatewayError("unavailable", `${provider} ended the stream before [DONE]`, {
     reason: "UPSTREAM_STREAM_CUT",
   });
-}
-
-function parseChunk(data: string, provider: string): ChatCompletionChunk {
-  try {
-    return JSON.parse(data) as ChatCompletionChunk;
-  } catch {
-    throw new GatewayError("unavailable", `${provider} sent a stream event that is not JSON`, {
-      reason: "UPSTREAM_MALFORMED",
-    });
-  }
 }
