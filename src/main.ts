@@ -16,6 +16,7 @@ try {
     if (stopping) return;
     stopping = true;
     logger.info({ signal, drainTimeoutMs: config.server.drain_timeout }, "draining");
+    logger.flush();
     await gateway.close();
     logger.info("stopped");
     process.exit(0);
@@ -25,6 +26,7 @@ try {
   // Announced only once a signal would be drained, since supervisors act on this line.
   const models = Object.keys(config.models).join(", ");
   logger.info({ url: gateway.url, models }, `weaver-gateway listening on ${gateway.url}`);
+  logger.flush();
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);

@@ -13,6 +13,13 @@ const REDACTED_PATHS = [
   'err.headers["x-api-key"]',
 ];
 
+/**
+ * Written without blocking the event loop, and in batches: a write per line was a tenth of the
+ * gateway's CPU at saturation. Lines wait at most 200 ms; pino flushes what is left
+ * when the process exits, and lines that supervisors wait for are flushed at once (`logger.flush()`).
+ */
+const STDOUT = { dest: 1, sync: false, minLength: 4096, periodicFlush: 200 };
+
 /** JSON logs at LOG_LEVEL (default info); keys and auth headers are redacted at the logger. */
 export function createLogger(
   env: NodeJS.ProcessEnv = process.env,
@@ -23,6 +30,5 @@ export function createLogger(
     base: { service: "weaver-gateway" },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
   };
-  // Written without blocking the event loop on every line; pino flushes it when the process exits.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
+  return pino(options, destination ?? pino.destination(STDOUT));
 }
