@@ -17,6 +17,13 @@ import {
 } from "node:net";
 import { sniffHttpVersion } from "./protocol-sniffer.js";
 
+/**
+ * How long an idle HTTP/1.1 keep-alive connection stays open. Node's default, 5 s, is shorter
+ * than the idle timeout of common load balancers (60 s) and HTTP clients, so the gateway would
+ * close connections they are about to reuse, and the request sent in that moment would fail.
+ */
+const HTTP1_KEEPALIVE_MS = 65_000;
+
 export type RequestHandler = (
   req: IncomingMessage | Http2ServerRequest,
   res: ServerResponse | Http2ServerResponse,
@@ -56,6 +63,11 @@ export class Listener {
         allowHTTP1: true,
         ALPNProtocols: ["h2", "http/1.1"],
       });
+      // HTTP/1.1 over TLS is served by this server, with the same keep-alive as in cleartext.
+      Object.assign(server, {
+        keepAliveTimeout: HTTP1_KEEPALIVE_MS,
+        headersTimeout: HTTP1_KEEPALIVE_MS + 1000,
+      });
       server.on("secureConnection", (socket: Socket & { alpnProtocol?: string | false }) => {
         socket.setNoDelay(true);
         if (socket.alpnProtocol !== "h2") this.trackHttp1Socket(socket);
@@ -68,7 +80,10 @@ export class Listener {
       const h2c: Http2Server = createH2cServer();
       h2c.on("session", onSession);
       h2c.on("request", onRequest);
-      const http1 = createHttp1Server(onRequest);
+      const http1 = createHttp1Server(
+        { keepAliveTimeout: HTTP1_KEEPALIVE_MS, headersTimeout: HTTP1_KEEPALIVE_MS + 1000 },
+        onRequest,
+      );
       http1.on("clientError", (_error, socket) => socket.destroy());
       this.front = createTcpServer((socket) => {
         socket.setNoDelay(true);

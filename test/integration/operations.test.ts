@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { get, type IncomingMessage } from "node:http";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
@@ -63,6 +64,15 @@ describe("a started gateway", () => {
     const ready = await fetch(`${gw.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.text()).toBe("ready\n");
+  });
+
+  test("an idle HTTP/1.1 connection is kept 65 s, longer than load balancers keep theirs", async () => {
+    const response = await new Promise<IncomingMessage>((resolve, reject) =>
+      get(`${gw.url}/healthz`, { headers: { connection: "keep-alive" } }, resolve).on("error", reject),
+    );
+    response.resume();
+    expect(response.headers.connection).toBe("keep-alive");
+    expect(response.headers["keep-alive"]).toBe("timeout=65");
   });
 
   test("/metrics passes promtool and its pool numbers equal PoolStats after a load", async () => {

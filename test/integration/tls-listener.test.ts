@@ -1,4 +1,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
+import { get } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -56,6 +58,14 @@ test("Connect over TLS with HTTP/1.1 (ALPN http/1.1) completes Generate", async 
   expect(res.text).not.toBe("");
   expect(res.upstream?.provider).toBe("demo");
   expect(gw.logs.at(-1)).toMatchObject({ method: "Generate", protocol: "connect", http: "1.1", code: "ok" });
+});
+
+test("HTTP/1.1 over TLS keeps an idle connection 65 s, as in cleartext", async () => {
+  const response = await new Promise<IncomingMessage>((resolve, reject) =>
+    get(`${gw.url}/healthz`, { ca, headers: { connection: "keep-alive" } }, resolve).on("error", reject),
+  );
+  response.resume();
+  expect(response.headers["keep-alive"]).toBe("timeout=65");
 });
 
 test("a client that does not trust the certificate is refused", async () => {
