@@ -1,9 +1,17 @@
 import { readFileSync } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
-import { type Client, createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
-import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
+import {
+  GatewayService,
+  GenerateRequestSchema,
+  GenerateResponseSchema,
+  type GenerateStreamResponse,
+  GenerateStreamResponseSchema,
+} from "../gen/weaver/gateway/v1/gateway_pb.js";
+import { GrpcH2Client } from "./grpc-h2-client.js";
 import type { LoadJob } from "./job.js";
 
 /** One call: resolves with the time of its first text delta (streams), rejects on any failure. */
@@ -37,25 +45,51 @@ function prompt(index: number) {
 }
 
 function gateway(job: LoadJob): Connection {
-  let client: Client<typeof GatewayService>;
-  let close: () => void;
-  if (job.protocol === "grpc") {
-    const sessionManager = new Http2SessionManager(job.target);
-    client = createClient(GatewayService, createGrpcTransport({ baseUrl: job.target, sessionManager }));
-    close = () => sessionManager.abort();
-  } else {
-    const agent = new HttpAgent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
-    const transport = createConnectTransport({
-      baseUrl: job.target,
-      httpVersion: "1.1",
-      useBinaryFormat: false,
-      nodeOptions: { agent },
-    });
-    client = createClient(GatewayService, transport);
-    close = () => agent.destroy();
-  }
+  return job.protocol === "grpc" ? grpcGateway(job) : connectGateway(job);
+}
+
+/** gRPC over h2c with the lean client, so the generator's own CPU is not what saturates. */
+function grpcGateway(job: LoadJob): Connection {
+  const client = new GrpcH2Client(job.target);
+  const service = `/${GatewayService.typeName}`;
+  const request = (i: number, maxTokens: number) =>
+    toBinary(
+      GenerateRequestSchema,
+      create(GenerateRequestSchema, { model: "demo", messages: prompt(i), maxTokens }),
+    );
   return {
-    close,
+    close: () => client.close(),
+    call: ({ rpc, maxTokens }) =>
+      rpc === "generate"
+        ? async (i) => {
+            let text = "";
+            await client.call(`${service}/Generate`, request(i, maxTokens), GenerateResponseSchema, (m) => {
+              text = m.text;
+            });
+            if (text === "") throw new Error("empty completion");
+            return {};
+          }
+        : async (i) => {
+            const tally = new StreamTally();
+            const path = `${service}/GenerateStream`;
+            await client.call(path, request(i, maxTokens), GenerateStreamResponseSchema, (m) => tally.see(m));
+            return tally.result();
+          },
+  };
+}
+
+/** Connect with JSON over HTTP/1.1 keep-alive: the browser-style caller. */
+function connectGateway(job: LoadJob): Connection {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+  const transport = createConnectTransport({
+    baseUrl: job.target,
+    httpVersion: "1.1",
+    useBinaryFormat: false,
+    nodeOptions: { agent },
+  });
+  const client = createClient(GatewayService, transport);
+  return {
+    close: () => agent.destroy(),
     call: ({ rpc, maxTokens }) =>
       rpc === "generate"
         ? async (i) => {
@@ -64,23 +98,31 @@ function gateway(job: LoadJob): Connection {
             return {};
           }
         : async (i) => {
-            let firstDeltaAt: number | undefined;
-            let deltas = 0;
-            let finished = false;
-            for await (const message of client.generateStream({
-              model: "demo",
-              messages: prompt(i),
-              maxTokens,
-            })) {
-              if (message.event.case === "delta") {
-                firstDeltaAt ??= performance.now();
-                deltas++;
-              } else if (message.event.case === "finish") finished = true;
-            }
-            if (!finished) throw new Error("stream ended without a finish event");
-            return { firstDeltaAt, deltas };
+            const tally = new StreamTally();
+            const stream = client.generateStream({ model: "demo", messages: prompt(i), maxTokens });
+            for await (const message of stream) tally.see(message);
+            return tally.result();
           },
   };
+}
+
+/** A GenerateStream's messages as they arrive: when the first delta came, how many, and whether it finished. */
+class StreamTally {
+  private firstDeltaAt: number | undefined;
+  private deltas = 0;
+  private finished = false;
+
+  see(message: GenerateStreamResponse): void {
+    if (message.event.case === "delta") {
+      this.firstDeltaAt ??= performance.now();
+      this.deltas++;
+    } else if (message.event.case === "finish") this.finished = true;
+  }
+
+  result(): { firstDeltaAt?: number; deltas: number } {
+    if (!this.finished) throw new Error("stream ended without a finish event");
+    return { firstDeltaAt: this.firstDeltaAt, deltas: this.deltas };
+  }
 }
 
 /** The request the gateway would send, straight to the upstream, with the gateway's HTTP client and pool size. */

@@ -31,7 +31,7 @@ export function markdown(meta: RunMeta, scenarios: ScenarioReport[]): string {
       // Judged at the start, before the bench's own processes add to it.
       `${meta.loadAverage[0] > meta.cores / 2 ? " (the machine was busy before the bench started: figures are noisy)" : ""}. ` +
       `Gateway log level: ${meta.gatewayLogLevel}. ` +
-      `Each figure is the median of ${meta.rounds} rounds (after a discarded warm-up), ` +
+      `Each figure is the median of ${meta.rounds} rounds unless its scenario says otherwise (after a discarded warm-up), ` +
       "with the lowest and highest round in parentheses; ratios are taken per round, then the median.",
   ];
   for (const s of scenarios) {

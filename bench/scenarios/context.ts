@@ -121,15 +121,16 @@ export class BenchContext {
 }
 
 /**
- * Runs `body` once per round after a warm-up (round 0, which scenarios shorten and discard);
- * alternates the order of `sides` each round.
+ * Runs `body` once per round after a warm-up (round 0, which scenarios size and discard);
+ * alternates the order of `sides` each round. `rounds` defaults to the --rounds option.
  */
 export async function inRounds<T>(
   ctx: BenchContext,
   sides: readonly T[],
   body: (side: T, round: number) => Promise<void>,
+  rounds = ctx.options.rounds,
 ): Promise<void> {
-  for (let round = 0; round <= ctx.options.rounds; round++) {
+  for (let round = 0; round <= rounds; round++) {
     // Alternating ABAB / BABA cancels drift that would otherwise favour whichever side goes first.
     const order = round % 2 === 0 ? sides : [...sides].reverse();
     for (const side of order) await body(side, round);
