@@ -14,9 +14,10 @@ const REDACTED_PATHS = [
 ];
 
 /**
- * Written without blocking the event loop, and in batches: a write per line was a tenth of the
- * gateway's CPU at saturation. Lines wait at most 200 ms; pino flushes what is left
- * when the process exits, and lines that supervisors wait for are flushed at once (`logger.flush()`).
+ * Written without blocking the event loop, and in batches: each write is a round trip through
+ * libuv's thread pool, which one line per RPC paid on every call. Lines wait at most 200 ms,
+ * pino flushes what is left when the process exits, and lines that supervisors wait for are
+ * flushed at once (`logger.flush()`).
  */
 const STDOUT = { dest: 1, sync: false, minLength: 4096, periodicFlush: 200 };
 
