@@ -13,8 +13,8 @@ const QUICK_CAP_MS = 2500;
  * at about 1.7 ms within 5,000.
  */
 const WARM_UP_MS = { full: 15_000, quick: 10_000 };
-/** A round here takes about a second, so even --quick affords the median of five. */
-const MIN_ROUNDS = 5;
+/** A round here takes about a second, so even --quick affords the median of seven. */
+const MIN_ROUNDS = 7;
 const SIDES = ["pooled", "unpooled"] as const;
 
 /** The original claim: the same load through a pooled and an unpooled gateway, against a TLS h2 upstream. */
@@ -67,7 +67,7 @@ export const seed: Scenario = {
         r.add(`${side}.reuse`, reuse);
         r.add(`${side}.cpuPer1k`, cpuPer1k);
       },
-      Math.max(ctx.options.rounds, MIN_ROUNDS),
+      rounds,
     );
 
     const m = (name: string) => r.measure(name);
