@@ -61,8 +61,7 @@ export class GrpcH2Client {
         if (status === "0" && frames.empty) resolve();
         else if (status === undefined)
           reject(new Error(`stream closed without grpc-status (${stream.rstCode})`));
-        else if (status !== "0")
-          reject(new Error(`grpc-status ${status}: ${decodeURIComponent(message ?? "")}`));
+        else if (status !== "0") reject(new Error(`grpc-status ${status}: ${percentDecoded(message ?? "")}`));
         else reject(new Error("stream ended inside a message"));
       });
       const prefix = Buffer.alloc(5);
@@ -73,6 +72,15 @@ export class GrpcH2Client {
 
   close(): void {
     this.session.destroy();
+  }
+}
+
+/** grpc-message is percent-encoded; a malformed one is shown as it came. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 
