@@ -9,6 +9,33 @@ import type {
   WireFormat,
 } from "./provider.js";
 
+/** How long a finished stream's upstream gets to end it before it is reset after all. */
+const STREAM_END_TIMEOUT_MS = 5_000;
+
+/**
+ * The last event of a stream (`[DONE]`, `message_stop`) comes before the upstream ends the
+ * HTTP/2 stream. Resetting it there instead sends an RST_STREAM per completion, and servers
+ * count those against their rapid-reset limit (nghttp2: 1000, then 33 a second) and close the
+ * pooled connection with every stream on it. So the rest is read and dropped, in the background.
+ */
+function readToEnd(body: UpstreamResponse["body"]): void {
+  const signal = AbortSignal.timeout(STREAM_END_TIMEOUT_MS);
+  body.dump({ limit: Number.MAX_SAFE_INTEGER, signal }).catch(() => {});
+}
+
+/**
+ * A signal that follows `signal` until released. The caller's signal also fires when its RPC
+ * ends, which can be just before the upstream ends a finished stream, and undici would reset
+ * the stream then.
+ */
+function followUntilReleased(signal: AbortSignal): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const follow = () => controller.abort(signal.reason);
+  if (signal.aborted) follow();
+  else signal.addEventListener("abort", follow, { once: true });
+  return { signal: controller.signal, release: () => signal.removeEventListener("abort", follow) };
+}
+
 /**
  * A provider reached over HTTP through the pools: sending, status checks, error bodies,
  * cancellation and stream clean-up are the same for every API; the WireFormat is not.
@@ -35,21 +62,35 @@ export class HttpProvider implements Provider {
   }
 
   async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatStreamEvent> {
-    const { response, upstream } = await this.send(request, true, signal);
+    const upstreamSignal = followUntilReleased(signal);
+    let body: UpstreamResponse["body"] | undefined;
     let started = false;
+    let complete = false;
     try {
-      for await (const event of this.format.readStream(response.body)) {
+      const { response, upstream } = await this.send(request, true, upstreamSignal.signal);
+      body = response.body;
+      // Its readers stop at the last event; what happens to the rest is decided below.
+      for await (const event of this.format.readStream(body.iterator({ destroyOnReturn: false }))) {
         if (!started) {
           started = true;
           yield { type: "start", id: event.type === "id" ? event.id : "", upstream };
+        }
+        if (event.type === "finish") {
+          // The last event: from here on the caller's end of its RPC is no reason to reset.
+          complete = true;
+          upstreamSignal.release();
         }
         if (event.type !== "id") yield event;
       }
     } catch (error) {
       throw toUpstreamError(error, this.origin, signal);
     } finally {
-      // The caller may stop early; the upstream stream must not outlive it.
-      if (!response.body.readableEnded) response.body.destroy();
+      upstreamSignal.release();
+      if (body !== undefined && !body.readableEnded) {
+        if (complete) readToEnd(body);
+        // The caller stopped early or the stream failed: the upstream stream must not outlive it.
+        else body.destroy();
+      }
     }
   }
 

@@ -149,6 +149,34 @@ describe("with pooling (the original design's scenario)", () => {
     expect(totals.inFlight).toBe(0);
     expect(totals.idleConnections).toBe(totals.activeConnections);
   });
+
+  test("2,500 streams in a row keep their connection: a finished stream ends, it is not reset", {
+    timeout: LOAD_TEST_TIMEOUT_MS,
+  }, async () => {
+    // Resetting each stream at its last event would trip the upstream's rapid-reset limit
+    // (nghttp2: 1000 resets, then 33 a second) long before the last of these, and the GOAWAY
+    // would fail every stream in flight and force a new connection.
+    const before = totalsOf(await poolStats(client));
+    const accepted = gw.demo.counts.connectionsAccepted;
+    const finished = await runConcurrently(2500, 20, async (index) => {
+      let finish = false;
+      const request = {
+        model: "demo",
+        messages: [{ role: "user", content: `stream ${index}` }],
+        maxTokens: 4,
+      };
+      for await (const message of client.generateStream(request)) {
+        if (message.event.case === "finish") finish = true;
+      }
+      return finish;
+    });
+    expect(finished.every(Boolean)).toBe(true);
+    const after = totalsOf(await poolStats(client));
+    expect(after.connectionsCreatedTotal).toBe(before.connectionsCreatedTotal);
+    expect(after.connectErrorsTotal).toBe(0n);
+    expect(gw.demo.counts.connectionsAccepted).toBe(accepted);
+    expect(gw.demo.counts.streamsReset).toBe(0);
+  });
 });
 
 describe("without pooling (the baseline)", () => {
