@@ -23,6 +23,8 @@ import { sniffHttpVersion } from "./protocol-sniffer.js";
  * close connections they are about to reuse, and the request sent in that moment would fail.
  */
 const HTTP1_KEEPALIVE_MS = 65_000;
+/** Node wants the headers timeout above the keep-alive one. */
+const HTTP1_TIMEOUTS = { keepAliveTimeout: HTTP1_KEEPALIVE_MS, headersTimeout: HTTP1_KEEPALIVE_MS + 1000 };
 
 export type RequestHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -64,10 +66,7 @@ export class Listener {
         ALPNProtocols: ["h2", "http/1.1"],
       });
       // HTTP/1.1 over TLS is served by this server, with the same keep-alive as in cleartext.
-      Object.assign(server, {
-        keepAliveTimeout: HTTP1_KEEPALIVE_MS,
-        headersTimeout: HTTP1_KEEPALIVE_MS + 1000,
-      });
+      Object.assign(server, HTTP1_TIMEOUTS);
       server.on("secureConnection", (socket: Socket & { alpnProtocol?: string | false }) => {
         socket.setNoDelay(true);
         if (socket.alpnProtocol !== "h2") this.trackHttp1Socket(socket);
@@ -80,10 +79,7 @@ export class Listener {
       const h2c: Http2Server = createH2cServer();
       h2c.on("session", onSession);
       h2c.on("request", onRequest);
-      const http1 = createHttp1Server(
-        { keepAliveTimeout: HTTP1_KEEPALIVE_MS, headersTimeout: HTTP1_KEEPALIVE_MS + 1000 },
-        onRequest,
-      );
+      const http1 = createHttp1Server(HTTP1_TIMEOUTS, onRequest);
       http1.on("clientError", (_error, socket) => socket.destroy());
       this.front = createTcpServer((socket) => {
         socket.setNoDelay(true);
