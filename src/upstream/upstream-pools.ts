@@ -125,6 +125,10 @@ class OriginPool {
         body: request.body ?? null,
         signal: request.signal ?? null,
       });
+      // Whoever reads the body gets its errors through their own listener; this one is for the
+      // moments nobody reads: a body destroyed after undici had its end (RequestAbortedError) or
+      // failing while a reader is between chunks would otherwise be an uncaught 'error' event.
+      response.body.on("error", ignoreError);
       if (dispatcher instanceof Client) closeWhenRead(response.body, dispatcher, this.oneShotClients);
       return { statusCode: response.statusCode, headers: response.headers, body: response.body, connection };
     } catch (error) {
@@ -217,6 +221,8 @@ class OriginPool {
     };
   }
 }
+
+function ignoreError(): void {}
 
 function closeWhenRead(body: UpstreamResponse["body"], client: Client, clients: Set<Client>): void {
   body.once("close", () => {
