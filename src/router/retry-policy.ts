@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors/gateway-error.js";
+import { type Clock, systemClock } from "./clock.js";
 
 export interface BackoffPolicy {
   baseMs: number;
@@ -16,20 +17,20 @@ export function isRetryable(error: unknown): error is GatewayError {
   return error instanceof GatewayError && error.retryable;
 }
 
-/** Waits `ms`, or rejects as soon as the caller's signal aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms` on `clock`, or rejects as soon as the caller's signal aborts. */
+export function sleep(ms: number, signal: AbortSignal, clock: Clock = systemClock): Promise<void> {
   // An abort event fires once: a signal aborted already would never wake the wait.
   if (signal.aborted) return Promise.reject(signal.reason);
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const onAbort = () => {
-      clearTimeout(timer);
+      cancel();
       reject(signal.reason);
     };
-    const timer = setTimeout(() => {
+    const cancel = clock.setTimer(ms, () => {
       signal.removeEventListener("abort", onAbort);
       resolve();
-    }, ms);
+    });
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
