@@ -1,12 +1,23 @@
+import { LRUCache } from "lru-cache";
 import type { ModelConfig, RouterConfig } from "../config/schema.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { Logger } from "../log/logger.js";
 import type { Provider } from "../providers/provider.js";
+import { type Clock, systemClock } from "./clock.js";
 import { DeploymentHealth } from "./deployment-health.js";
 import { DeploymentSelector } from "./deployment-selector.js";
 import { backoffMs, isRetryable, sleep } from "./retry-policy.js";
 
-const MAX_REMEMBERED_PASSTHROUGH_MODELS = 1024;
+/** Passthrough models remembered (the most recently used): callers choose their names. */
+export const MAX_REMEMBERED_PASSTHROUGH_MODELS = 1024;
+
+/** What the router takes from its surroundings; the defaults are the real ones. */
+export interface RouterDeps {
+  /** Time for cooldowns, backoff and deadlines. Default: performance.now() and setTimeout. */
+  clock?: Clock;
+  /** Backoff jitter and weighted_random picks. Default: Math.random. */
+  random?: () => number;
+}
 
 /** One place a model is served: a provider, the model name it is asked for, and what the router knows of it. */
 export interface Deployment {
@@ -29,7 +40,7 @@ export interface RoutableModel {
 /** What the caller's RPC allows: its cancel and deadline bound every attempt and every wait. */
 export interface CallBounds {
   signal: AbortSignal;
-  /** performance.now() by which the caller wants an answer; undefined for none. */
+  /** The router clock's now() (performance.now() by default) by which the caller wants an answer; undefined for none. */
   deadline?: number | undefined;
 }
 
@@ -50,8 +61,10 @@ export interface Routed<T> {
  */
 export class ModelRouter {
   private readonly byName = new Map<string, RoutableModel>();
-  private readonly passthroughModels = new Map<string, RoutableModel>();
+  private readonly passthroughModels: LRUCache<string, RoutableModel>;
   private readonly selector: DeploymentSelector;
+  private readonly clock: Clock;
+  private readonly random: () => number;
   readonly models: RoutableModel[];
 
   constructor(
@@ -60,8 +73,12 @@ export class ModelRouter {
     private readonly passthrough: Set<string>,
     private readonly policy: RouterConfig,
     private readonly logger: Logger,
+    deps: RouterDeps = {},
   ) {
-    this.selector = new DeploymentSelector(policy.strategy);
+    this.clock = deps.clock ?? systemClock;
+    this.random = deps.random ?? (() => Math.random());
+    this.selector = new DeploymentSelector(policy.strategy, this.random);
+    this.passthroughModels = new LRUCache({ max: MAX_REMEMBERED_PASSTHROUGH_MODELS });
     this.models = Object.entries(models)
       .map(([name, spec]) => ({
         name,
@@ -176,7 +193,7 @@ export class ModelRouter {
    * whole chain has been tried and attempts remain, the round starts again.
    */
   private pick(chain: RoutableModel[], tried: Set<Deployment>) {
-    const now = performance.now();
+    const now = this.clock.now();
     for (const untriedOnly of [true, false]) {
       for (const model of chain) {
         const candidates = model.deployments.filter(
@@ -190,19 +207,20 @@ export class ModelRouter {
   }
 
   private async waitBeforeRetry(retry: number, lastError: unknown, same: boolean, bounds: CallBounds) {
-    const backoff = backoffMs(retry, {
-      baseMs: this.policy.retry_backoff,
-      maxMs: this.policy.max_retry_backoff,
-    });
+    const backoff = backoffMs(
+      retry,
+      { baseMs: this.policy.retry_backoff, maxMs: this.policy.max_retry_backoff },
+      this.random,
+    );
     // The provider's retry-after binds the deployment that said it; another one need not wait for it.
     const askedFor = same && lastError instanceof GatewayError ? (lastError.retryAfterMs ?? 0) : 0;
     const wait = Math.max(backoff, askedFor);
-    if (bounds.deadline !== undefined && performance.now() + wait >= bounds.deadline) throw lastError;
-    await sleep(wait, bounds.signal);
+    if (bounds.deadline !== undefined && this.clock.now() + wait >= bounds.deadline) throw lastError;
+    await sleep(wait, bounds.signal, this.clock);
   }
 
   private settle(deployment: Deployment, error: unknown): void {
-    const now = performance.now();
+    const now = this.clock.now();
     if (error === undefined) {
       deployment.health.succeed();
       return;
@@ -257,14 +275,13 @@ export class ModelRouter {
     const providerName = name.slice(0, slash);
     const provider = this.providers.get(providerName);
     if (provider === undefined || !this.passthrough.has(providerName)) return undefined;
-    // Kept, so a passthrough model's health lasts from one request to the next; bounded, since
-    // callers choose the names.
+    // Kept, so a passthrough model's health lasts from one request to the next; the least recently
+    // used goes first, so a model in use keeps its health and a flood of made-up names cannot grow memory.
     let model = this.passthroughModels.get(name);
     if (model === undefined) {
       const deployment = this.deployment(provider, name.slice(slash + 1), 1, undefined);
       model = { name, aliases: [], fallbacks: [], deployments: [deployment] };
-      if (this.passthroughModels.size < MAX_REMEMBERED_PASSTHROUGH_MODELS)
-        this.passthroughModels.set(name, model);
+      this.passthroughModels.set(name, model);
     }
     return model;
   }

@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -85,28 +86,38 @@ async function readUntilError(stream: AsyncIterable<GenerateStreamResponse>) {
 }
 
 describe("selection under load", () => {
-  it("least_in_flight sends most requests to the fast deployment, some to the slow one", async ({
-    annotate,
-  }) => {
-    const g = await launch({ providers: ["slow", "fast"], models: { chat: group(["slow", "fast"]) } });
-    g.fakes.slow.respondAlways({ kind: "answer", headersDelayMs: 150 });
-    const total = 200;
-    const responses = await runConcurrently(total, 8, () => g.client.generate(generateRequest("chat")));
+  // Counted, not timed: a check of shares under load (fast > 2.5 x slow) failed 1 run in 3 on a busy
+  // machine. The load version runs on a manual clock in test/unit/model-router.test.ts.
+  it("least_in_flight sends requests to the deployment with fewer in flight, over the heavier one", async () => {
+    const g = await launch({
+      providers: ["slow", "fast"],
+      models: { chat: group(["slow", "fast"], [2, 1]) },
+    });
+    g.fakes.slow.respondWith({ kind: "hang" });
+    const controller = new AbortController();
+    const held = errorOf(g.client.generate(generateRequest("chat"), { signal: controller.signal }));
+    await waitForCalls(g.fakes.slow, 1);
 
-    const slow = g.calls("slow").length;
-    const fast = g.calls("fast").length;
-    await annotate(`least_in_flight, 8 concurrent: fast ${fast}/${total}, slow ${slow}/${total}`);
-    expect(slow + fast).toBe(total);
-    expect(responses.every((r) => r.upstream?.attempts === 1)).toBe(true);
-    // Each deployment holds about half of the requests in flight, so (Little's law) their shares
-    // go as the inverse of their latencies: 150 ms against some ms, or tens of ms on a busy machine.
-    expect(fast).toBeGreaterThan(2.5 * slow);
-    expect(slow).toBeGreaterThan(0);
-    const served = responses.filter((r) => r.upstream?.provider === "fast").length;
-    expect(served).toBe(fast);
-    const deployments = await g.deployments("chat");
-    expect(deployments.fast).toMatchObject({ requestsTotal: BigInt(fast), inFlight: 0, state: "healthy" });
-    expect(deployments.slow).toMatchObject({ requestsTotal: BigInt(slow), inFlight: 0, state: "healthy" });
+    // One in flight on "slow": every request goes to "fast", though "slow" is heavier.
+    for (let i = 0; i < 5; i++) {
+      const response = await g.client.generate(generateRequest("chat"));
+      expect(response.upstream).toMatchObject({ provider: "fast", attempts: 1 });
+    }
+    const busy = await g.deployments("chat");
+    expect(busy.slow).toMatchObject({ inFlight: 1, requestsTotal: 1n });
+    expect(busy.fast).toMatchObject({ inFlight: 0, requestsTotal: 5n });
+
+    // Cancelled, the held request leaves "slow" (released before the reset reaches the upstream),
+    // and the tie goes to the heavier one again.
+    const aborted = once(g.fakes.slow, "abort");
+    controller.abort();
+    expect((await held).code).toBe(Code.Canceled);
+    await aborted;
+    expect((await g.deployments("chat")).slow).toMatchObject({ inFlight: 0 });
+    const after = await g.client.generate(generateRequest("chat"));
+    expect(after.upstream).toMatchObject({ provider: "slow", attempts: 1 });
+    expect(g.calls("slow")).toHaveLength(2);
+    expect(g.calls("fast")).toHaveLength(5);
   });
 
   it("weighted_random holds 3:1 weights within 8 points over 400 requests", async ({ annotate }) => {
