@@ -18,6 +18,11 @@ export type ErrorKind =
 export interface GatewayErrorOptions {
   /** Whether another attempt (here or at another deployment) may succeed. */
   retryable?: boolean;
+  /**
+   * The upstream had answered (its response headers arrived) before the failure, so it may have
+   * processed and billed the request: the request is not sent again, retryable or not.
+   */
+  answered?: boolean;
   /** The upstream HTTP status, when there was one. */
   status?: number;
   /** A stable reason a client can switch on, e.g. "UPSTREAM_HTTP_429". */
@@ -29,6 +34,7 @@ export interface GatewayErrorOptions {
 
 export class GatewayError extends Error {
   readonly retryable: boolean;
+  readonly answered: boolean;
   readonly status: number | undefined;
   readonly reason: string | undefined;
   readonly retryAfterMs: number | undefined;
@@ -41,6 +47,7 @@ export class GatewayError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "GatewayError";
     this.retryable = options.retryable ?? false;
+    this.answered = options.answered ?? false;
     this.status = options.status;
     this.reason = options.reason;
     this.retryAfterMs = options.retryAfterMs;

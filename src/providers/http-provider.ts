@@ -1,4 +1,5 @@
-import { toUpstreamError } from "../upstream/upstream-error.js";
+import { GatewayError } from "../errors/gateway-error.js";
+import { type RequestProgress, toUpstreamError } from "../upstream/upstream-error.js";
 import type { UpstreamPools, UpstreamResponse } from "../upstream/upstream-pools.js";
 import type {
   ChatRequest,
@@ -21,6 +22,35 @@ const STREAM_END_TIMEOUT_MS = 5_000;
 function readToEnd(body: UpstreamResponse["body"]): void {
   const signal = AbortSignal.timeout(STREAM_END_TIMEOUT_MS);
   body.dump({ limit: Number.MAX_SAFE_INTEGER, signal }).catch(() => {});
+}
+
+/** The largest unary answer read, in bytes: far above any completion, far below a memory problem. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/** The body as text, refused past MAX_BODY_BYTES instead of buffered without bound. */
+async function readText(body: UpstreamResponse["body"], provider: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      throw new GatewayError("unavailable", `${provider} answered with a body over ${MAX_BODY_BYTES} bytes`, {
+        reason: "UPSTREAM_MALFORMED",
+      });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseBody(text: string, provider: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GatewayError("unavailable", `${provider} answered with a body that is not JSON`, {
+      reason: "UPSTREAM_MALFORMED",
+    });
+  }
 }
 
 /**
@@ -57,18 +87,20 @@ export class HttpProvider implements Provider {
 
   async generate(request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
     const { response, upstream } = await this.send(request, false, signal);
-    const json = await this.read(response, signal, (body) => body.json());
-    return { ...this.format.parseCompletion(json), upstream };
+    const text = await this.read(response, signal, "answered", (body) => readText(body, this.name));
+    return { ...this.format.parseCompletion(parseBody(text, this.name)), upstream };
   }
 
   async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatStreamEvent> {
     const upstreamSignal = followUntilReleased(signal);
     let body: UpstreamResponse["body"] | undefined;
+    let progress: RequestProgress = "unanswered";
     let started = false;
     let complete = false;
     try {
       const { response, upstream } = await this.send(request, true, upstreamSignal.signal);
       body = response.body;
+      progress = "answered";
       // Its readers stop at the last event; what happens to the rest is decided below.
       for await (const event of this.format.readStream(body.iterator({ destroyOnReturn: false }))) {
         if (!started) {
@@ -83,7 +115,7 @@ export class HttpProvider implements Provider {
         if (event.type !== "id") yield event;
       }
     } catch (error) {
-      throw toUpstreamError(error, this.origin, signal);
+      throw toUpstreamError(error, this.origin, signal, progress);
     } finally {
       upstreamSignal.release();
       if (body !== undefined && !body.readableEnded) {
@@ -114,7 +146,8 @@ export class HttpProvider implements Provider {
       latencyMs: performance.now() - startedAt,
     };
     if (response.statusCode !== 200) {
-      const text = await this.read(response, signal, (body) => body.text());
+      // An error status is a refusal, whether or not its body arrives whole.
+      const text = await this.read(response, signal, "unanswered", (body) => readText(body, this.name));
       throw this.format.httpError(response.statusCode, text, response.headers);
     }
     return { response, upstream };
@@ -123,12 +156,13 @@ export class HttpProvider implements Provider {
   private async read<T>(
     response: UpstreamResponse,
     signal: AbortSignal,
+    progress: RequestProgress,
     reader: (body: UpstreamResponse["body"]) => Promise<T>,
   ): Promise<T> {
     try {
       return await reader(response.body);
     } catch (error) {
-      throw toUpstreamError(error, this.origin, signal);
+      throw toUpstreamError(error, this.origin, signal, progress);
     }
   }
 }

@@ -12,9 +12,12 @@ export function backoffMs(retry: number, policy: BackoffPolicy, random: () => nu
   return random() * ceiling;
 }
 
-/** Whether another attempt may help: the provider layer classified the failure. */
+/**
+ * Whether another attempt may help and is safe: the provider layer classified the failure, and a
+ * request the upstream had answered is never sent twice.
+ */
 export function isRetryable(error: unknown): error is GatewayError {
-  return error instanceof GatewayError && error.retryable;
+  return error instanceof GatewayError && error.retryable && !error.answered;
 }
 
 /** Waits `ms` on `clock`, or rejects as soon as the caller's signal aborts. */

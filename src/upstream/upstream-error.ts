@@ -1,21 +1,83 @@
+import { constants as h2 } from "node:http2";
 import { GatewayError } from "../errors/gateway-error.js";
 
 /**
- * Maps a failure to reach or read an upstream (undici's errors, Node's socket errors)
- * to a GatewayError. The one place that knows undici's error codes.
+ * How far a request got before it failed, which decides whether it may be sent again. Until
+ * response headers arrive the upstream has answered nothing; after them it has accepted the
+ * request and may be generating (and billing) it, so sending it again could bill it twice.
  */
-export function toUpstreamError(error: unknown, origin: string, signal?: AbortSignal): GatewayError {
+export type RequestProgress = "unanswered" | "answered";
+
+/** HTTP/2 error codes by number (RFC 9113, section 7), for messages a person can read. */
+const H2_ERROR_NAMES = [
+  "NO_ERROR",
+  "PROTOCOL_ERROR",
+  "INTERNAL_ERROR",
+  "FLOW_CONTROL_ERROR",
+  "SETTINGS_TIMEOUT",
+  "STREAM_CLOSED",
+  "FRAME_SIZE_ERROR",
+  "REFUSED_STREAM",
+  "CANCEL",
+  "COMPRESSION_ERROR",
+  "CONNECT_ERROR",
+  "ENHANCE_YOUR_CALM",
+  "INADEQUATE_SECURITY",
+  "HTTP_1_1_REQUIRED",
+];
+
+/**
+ * Maps a failure to reach or read an upstream (undici's errors, Node's socket errors, HTTP/2
+ * resets) to a GatewayError, and decides whether it is retryable from its cause and the
+ * request's progress. The one place that knows undici's error codes.
+ */
+export function toUpstreamError(
+  error: unknown,
+  origin: string,
+  signal?: AbortSignal,
+  progress: RequestProgress = "unanswered",
+): GatewayError {
+  // Already classified (by a provider's wire format, say): the provider's own word stands.
   if (error instanceof GatewayError) return error;
   if (signal?.aborted) {
     return new GatewayError("cancelled", `the request to ${origin} was abandoned by its caller`, {
       cause: error,
     });
   }
-  const raw = (error as { code?: unknown } | null | undefined)?.code;
-  const code = typeof raw === "string" ? raw : "";
-  switch (code) {
+  const failure = classify(error, origin);
+  if (progress === "unanswered") return failure;
+  // Still the deployment's failure (retryable counts toward its cooldown), but not to be resent.
+  return new GatewayError(failure.kind, `${failure.message}, after ${origin} had begun its answer`, {
+    retryable: failure.retryable,
+    answered: true,
+    reason: failure.reason,
+    cause: error,
+  });
+}
+
+function classify(error: unknown, origin: string): GatewayError {
+  const {
+    code = "",
+    http2ErrorCode,
+    message = "",
+  } = (error ?? {}) as {
+    code?: unknown;
+    http2ErrorCode?: unknown;
+    message?: unknown;
+  };
+  const name = typeof code === "string" ? code : "";
+  if (typeof http2ErrorCode === "number") return streamReset(http2ErrorCode, origin, error);
+  if (typeof message === "string" && message.includes("GOAWAY")) {
+    // A GOAWAY fails only streams undici could not replay on a new connection: not yet answered.
+    return new GatewayError("unavailable", `${origin} closed the connection (GOAWAY)`, {
+      retryable: true,
+      reason: "UPSTREAM_GOAWAY",
+      cause: error,
+    });
+  }
+  switch (name) {
     case "UND_ERR_CONNECT_TIMEOUT":
-      return unavailable(`connecting to ${origin} timed out`, code, error);
+      return unavailable(`connecting to ${origin} timed out`, name, error);
     case "UND_ERR_HEADERS_TIMEOUT":
     case "UND_ERR_BODY_TIMEOUT":
       return new GatewayError("deadline_exceeded", `${origin} did not answer within the request timeout`, {
@@ -28,34 +90,54 @@ export function toUpstreamError(error: unknown, origin: string, signal?: AbortSi
     case "EAI_AGAIN":
     case "EHOSTUNREACH":
     case "ENETUNREACH":
-      return unavailable(`cannot connect to ${origin} (${code})`, code, error);
+      return unavailable(`cannot connect to ${origin} (${name})`, name, error);
     case "ECONNRESET":
     case "EPIPE":
     case "UND_ERR_SOCKET":
     case "UND_ERR_CLOSED":
     case "UND_ERR_INFO":
+    case "UND_ERR_ABORTED":
+    case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
     case "ERR_HTTP2_GOAWAY_SESSION":
     case "ERR_HTTP2_STREAM_ERROR":
     case "ERR_HTTP2_SESSION_ERROR":
-      return unavailable(`the connection to ${origin} was lost (${code})`, code, error);
+    case "ERR_HTTP2_ERROR":
+    case "HPE_INVALID_CHUNK_SIZE":
+    case "HPE_INVALID_CONSTANT":
+    case "HPE_UNEXPECTED_CONTENT_LENGTH":
+      return unavailable(`the connection to ${origin} was lost (${name})`, name, error);
     default:
       if (
-        code.startsWith("ERR_TLS_") ||
-        code.startsWith("ERR_SSL_") ||
-        code.startsWith("UNABLE_TO_") ||
-        code.includes("CERT")
+        name.startsWith("ERR_TLS_") ||
+        name.startsWith("ERR_SSL_") ||
+        name.startsWith("UNABLE_TO_") ||
+        name.includes("CERT")
       ) {
-        return new GatewayError("unavailable", `TLS with ${origin} failed (${code})`, {
+        return new GatewayError("unavailable", `TLS with ${origin} failed (${name})`, {
           reason: "UPSTREAM_TLS",
           cause: error,
         });
       }
-      return new GatewayError("unavailable", `the request to ${origin} failed${code ? ` (${code})` : ""}`, {
+      return new GatewayError("unavailable", `the request to ${origin} failed${name ? ` (${name})` : ""}`, {
         retryable: true,
         reason: "UPSTREAM_FAILED",
         cause: error,
       });
   }
+}
+
+/**
+ * An RST_STREAM from the upstream. REFUSED_STREAM says the request was not processed at all
+ * (RFC 9113, section 8.7); undici replays it once itself, so one that reaches here was refused twice.
+ */
+function streamReset(code: number, origin: string, cause: unknown): GatewayError {
+  const name = H2_ERROR_NAMES[code] ?? `code ${code}`;
+  const refused = code === h2.NGHTTP2_REFUSED_STREAM;
+  return new GatewayError("unavailable", `${origin} ${refused ? "refused" : "reset"} the stream (${name})`, {
+    retryable: true,
+    reason: refused ? "UPSTREAM_REFUSED_STREAM" : "UPSTREAM_STREAM_RESET",
+    cause,
+  });
 }
 
 function unavailable(message: string, code: string, cause: unknown): GatewayError {

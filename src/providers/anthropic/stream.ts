@@ -30,7 +30,7 @@ export async function* readMessageStream(
   let finishReason: FinishReason = "unspecified";
   const usage: AnthropicUsage = {};
   const nonText = new Set<NonTextContent>();
-  for await (const sse of decodeSse(body)) {
+  for await (const sse of decodeSse(body, provider)) {
     const event = parseEventData<MessageStreamEvent>(sse.data, provider);
     switch (event.type ?? sse.event) {
       case "message_start":

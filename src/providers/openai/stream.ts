@@ -28,7 +28,7 @@ export async function* readChatStream(
   let usage: TokenUsage | undefined;
   const nonText = new Set<NonTextContent>();
   let sawId = false;
-  for await (const event of decodeSse(body)) {
+  for await (const event of decodeSse(body, provider)) {
     if (event.data === "[DONE]") {
       yield { type: "finish", finishReason, usage, nonTextContent: [...nonText] };
       return;
