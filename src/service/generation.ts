@@ -36,7 +36,7 @@ export async function generate(
   );
   routed.release();
   noteServed(facts, routed, routed.value.upstream.connectionReused);
-  observer.tokens(routed.deployment, routed.model.name, routed.value.usage);
+  observer.tokens(routed.deployment, modelLabel(router, routed), routed.value.usage);
   return routed;
 }
 
@@ -85,11 +85,12 @@ export async function generateStream(
     bounds,
   );
   noteServed(facts, routed, false);
-  return { routed, events: relay(routed, observer, facts) };
+  return { routed, events: relay(routed, modelLabel(router, routed), observer, facts) };
 }
 
 async function* relay(
   routed: Routed<OpenedStream>,
+  label: string,
   observer: UpstreamObserver,
   facts: RpcFacts | undefined,
 ): AsyncGenerator<ChatStreamEvent> {
@@ -114,9 +115,17 @@ async function* relay(
 
   function noted(event: ChatStreamEvent): ChatStreamEvent {
     if (event.type === "start" && facts) facts.connectionReused = event.upstream.connectionReused;
-    if (event.type === "finish") observer.tokens(routed.deployment, routed.model.name, event.usage);
+    if (event.type === "finish") observer.tokens(routed.deployment, label, event.usage);
     return event;
   }
+}
+
+/**
+ * The model's metric label. A passthrough model's name is the caller's to choose, so it folds into
+ * its provider's `<provider>/*` and the label's values stay bounded by the configuration.
+ */
+function modelLabel(router: ModelRouter, routed: Routed<unknown>): string {
+  return router.models.includes(routed.model) ? routed.model.name : `${routed.deployment.provider.name}/*`;
 }
 
 function noteServed(facts: RpcFacts | undefined, routed: Routed<unknown>, reused: boolean): void {
