@@ -1,10 +1,11 @@
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { once } from "node:events";
 import { connect as connectHttp2, constants as http2 } from "node:http2";
-import { connect as connectTcp } from "node:net";
+import { connect as connectTcp, type Socket } from "node:net";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { GatewayService, type GenerateRequestSchema } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
 
@@ -188,6 +189,29 @@ function grpcFrame(payload: Uint8Array): Buffer {
   return Buffer.concat([header, payload]);
 }
 
+/** Sockets the gateway accepted, by the client's port: its end of a connection a test opened. */
+const accepted = new Map<number, Socket>();
+const waitingFor = new Map<number, (socket: Socket) => void>();
+const onAccepted = (message: unknown) => {
+  const { socket } = message as { socket: Socket };
+  const port = socket.remotePort ?? 0;
+  accepted.set(port, socket);
+  waitingFor.get(port)?.(socket);
+};
+beforeAll(() => subscribe("net.server.socket", onAccepted));
+afterAll(() => unsubscribe("net.server.socket", onAccepted));
+
+function acceptedFrom(port: number): Promise<Socket> {
+  const socket = accepted.get(port);
+  if (socket !== undefined) return Promise.resolve(socket);
+  return new Promise((resolve) => waitingFor.set(port, resolve));
+}
+
+let onUncaught: (error: unknown) => void = () => {};
+afterEach(() => {
+  process.off("uncaughtException", onUncaught);
+});
+
 // connect-es reports a binary body it cannot decode as INTERNAL "parse binary: ..." (as grpc-go
 // does), and undecodable JSON as INVALID_ARGUMENT. Either way: a status, a short message, no hang.
 describe("garbage on the wire", () => {
@@ -258,16 +282,28 @@ describe("garbage on the wire", () => {
     }
   });
 
+  // Each case checks itself: the gateway's end of the connection closes without an error escaping
+  // (a reset with no 'error' listener is an uncaught exception, the end of the process), and the
+  // next request is served.
   test.each(["", "P", "POST / HT"])(
     "a client that sends %j and resets the connection does not take the gateway down",
     async (bytes) => {
+      const crashed = new Promise<unknown>((resolve) => {
+        onUncaught = resolve;
+      });
+      process.on("uncaughtException", onUncaught);
       const socket = connectTcp(Number(new URL(gw.url).port), "127.0.0.1");
       socket.on("error", () => {});
       await once(socket, "connect");
+      const gatewaySide = await acceptedFrom(socket.localPort ?? 0);
+      // Not events.once: its own 'error' listener would hide a missing one.
+      const closed = new Promise((resolve) => gatewaySide.once("close", () => resolve("closed")));
       if (bytes) await new Promise<void>((resolve) => socket.write(bytes, () => resolve()));
-      await new Promise((resolve) => setTimeout(resolve, 20));
       socket.resetAndDestroy();
-      await once(socket, "close");
+
+      expect(await Promise.race([closed, crashed])).toBe("closed");
+      const client = createClient(GatewayService, createGrpcTransport({ baseUrl: gw.url }));
+      expect((await client.generate(validRequest)).text.length).toBeGreaterThan(0);
     },
   );
 
