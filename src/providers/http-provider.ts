@@ -1,4 +1,3 @@
-import { GatewayError } from "../errors/gateway-error.js";
 import { type RequestProgress, toUpstreamError } from "../upstream/upstream-error.js";
 import type { UpstreamPools, UpstreamResponse } from "../upstream/upstream-pools.js";
 import type {
@@ -9,49 +8,7 @@ import type {
   UpstreamFacts,
   WireFormat,
 } from "./provider.js";
-
-/** How long a finished stream's upstream gets to end it before it is reset after all. */
-const STREAM_END_TIMEOUT_MS = 5_000;
-
-/**
- * The last event of a stream (`[DONE]`, `message_stop`) comes before the upstream ends the
- * HTTP/2 stream. Resetting it there instead sends an RST_STREAM per completion, and servers
- * count those against their rapid-reset limit (nghttp2: 1000, then 33 a second) and close the
- * pooled connection with every stream on it. So the rest is read and dropped, in the background.
- */
-function readToEnd(body: UpstreamResponse["body"]): void {
-  const signal = AbortSignal.timeout(STREAM_END_TIMEOUT_MS);
-  body.dump({ limit: Number.MAX_SAFE_INTEGER, signal }).catch(() => {});
-}
-
-/** The largest unary answer read, in bytes: far above any completion, far below a memory problem. */
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
-
-/** The body as text, refused past MAX_BODY_BYTES instead of buffered without bound. */
-async function readText(body: UpstreamResponse["body"], provider: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      throw new GatewayError("unavailable", `${provider} answered with a body over ${MAX_BODY_BYTES} bytes`, {
-        reason: "UPSTREAM_MALFORMED",
-      });
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function parseBody(text: string, provider: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new GatewayError("unavailable", `${provider} answered with a body that is not JSON`, {
-      reason: "UPSTREAM_MALFORMED",
-    });
-  }
-}
+import { parseJsonBody, readText, readToEnd, streamEvents } from "./response-body.js";
 
 /**
  * A signal that follows `signal` until released. The caller's signal also fires when its RPC
@@ -88,7 +45,7 @@ export class HttpProvider implements Provider {
   async generate(request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
     const { response, upstream } = await this.send(request, false, signal);
     const text = await this.read(response, signal, "answered", (body) => readText(body, this.name));
-    return { ...this.format.parseCompletion(parseBody(text, this.name)), upstream };
+    return { ...this.format.parseCompletion(parseJsonBody(text, this.name)), upstream };
   }
 
   async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatStreamEvent> {
@@ -102,7 +59,7 @@ export class HttpProvider implements Provider {
       body = response.body;
       progress = "answered";
       // Its readers stop at the last event; what happens to the rest is decided below.
-      for await (const event of this.format.readStream(body.iterator({ destroyOnReturn: false }))) {
+      for await (const event of streamEvents(response, this.format, this.name)) {
         if (!started) {
           started = true;
           yield { type: "start", id: event.type === "id" ? event.id : "", upstream };
