@@ -24,6 +24,8 @@ export interface ChaosRequest {
   stream: boolean;
   messages: unknown;
   max_tokens?: number;
+  /** The key the request carried: a 401 quotes it back, as some compatible servers do. */
+  apiKey?: string;
 }
 
 const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };
@@ -52,7 +54,8 @@ export function statusOfErrorType(type: ProviderErrorType): number {
 
 /** The response the chaos upstream sends for `payload`, in `wire`'s format. */
 export function chaosResponse(wire: ChaosWire, request: ChaosRequest, payload: Payload): ChaosResponse {
-  if (payload.kind === "http-error") return errorResponse(wire, payload.status, payload.retryAfterMs);
+  if (payload.kind === "http-error")
+    return errorResponse(wire, payload.status, payload.retryAfterMs, request.apiKey);
   if (payload.kind === "empty") return { status: 200, headers: headersFor(request), events: [] };
   if (payload.kind === "wrong-content-type") {
     const page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>\n";
@@ -160,15 +163,29 @@ function errorEvent(wire: ChaosWire, type: ProviderErrorType, openrouter: boolea
   return sse({ error: { message, type, param: null, code: null } });
 }
 
-function errorResponse(wire: ChaosWire, status: number, retryAfterMs?: number): ChaosResponse {
+function errorResponse(
+  wire: ChaosWire,
+  status: number,
+  retryAfterMs?: number,
+  apiKey?: string,
+): ChaosResponse {
+  const message = status === 401 && apiKey ? `Incorrect API key provided: ${apiKey}` : undefined;
   const body =
-    wire === "anthropic" ? anthropicErrorBody(status, `req_${randomUUID()}`) : openAIErrorBody(status);
+    wire === "anthropic"
+      ? anthropicErrorBody(status, `req_${randomUUID()}`, undefined, message)
+      : openAIErrorBody(status, undefined, message);
   const headers: Record<string, string> = { ...JSON_HEADERS };
   if (retryAfterMs !== undefined) headers["retry-after-ms"] = String(retryAfterMs);
   return { status, headers, events: [Buffer.from(JSON.stringify(body))] };
 }
 
 const hugeCache = new Map<string, Buffer>();
+
+/** Builds the huge bodies ahead: building one mid-run stalls this process, and its callers' timers with it. */
+export function prepareHugeBodies(wire: ChaosWire, megabytes: readonly number[]): void {
+  for (const stream of [true, false])
+    for (const size of megabytes) hugeResponse(wire, { model: "warm-up", stream, messages: [] }, size);
+}
 
 /**
  * A stream: one event line carrying `megabytes` MB of text after the first event. Unary: the

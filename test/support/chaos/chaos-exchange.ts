@@ -19,8 +19,8 @@ export interface Exchange {
   goaway(): void;
 }
 
-/** Called once when the client abandons a response we had not finished; performance.now(). */
-export type OnClientReset = (at: number) => void;
+/** Called once when the response is over (performance.now()); byClient: abandoned before we finished it. */
+export type OnClose = (at: number, byClient: boolean) => void;
 
 /** How long a session that sent GOAWAY lingers for its older streams before it is destroyed. */
 const GOAWAY_GRACE_MS = 2_000;
@@ -33,11 +33,11 @@ export function refusedByGoaway(stream: ServerHttp2Stream): boolean {
   return last !== undefined && (stream.id ?? 0) > last;
 }
 
-export function h2Exchange(stream: ServerHttp2Stream, onClientReset: OnClientReset): Exchange {
+export function h2Exchange(stream: ServerHttp2Stream, onClose: OnClose): Exchange {
   const done = new AbortController();
   let ours = false;
   stream.once("close", () => {
-    if (!ours) onClientReset(performance.now());
+    onClose(performance.now(), !ours);
     done.abort();
   });
   const close = (code: number) => {
@@ -68,15 +68,11 @@ export function h2Exchange(stream: ServerHttp2Stream, onClientReset: OnClientRes
   };
 }
 
-export function h1Exchange(
-  req: IncomingMessage,
-  res: ServerResponse,
-  onClientReset: OnClientReset,
-): Exchange {
+export function h1Exchange(req: IncomingMessage, res: ServerResponse, onClose: OnClose): Exchange {
   const done = new AbortController();
   let ours = false;
   res.once("close", () => {
-    if (!ours && !res.writableFinished) onClientReset(performance.now());
+    onClose(performance.now(), !ours && !res.writableFinished);
     done.abort();
   });
   const destroy = () => {

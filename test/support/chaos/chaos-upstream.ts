@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createSecureServer, type ServerHttp2Stream } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Server, Socket } from "node:net";
@@ -7,9 +7,15 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { selfSignedCertificate } from "../../../src/demo/self-signed-certificate.js";
 import { recut } from "../fakes/scenario.js";
-import { type ChaosRequest, type ChaosResponse, type ChaosWire, chaosResponse } from "./chaos-body.js";
+import {
+  type ChaosRequest,
+  type ChaosResponse,
+  type ChaosWire,
+  chaosResponse,
+  prepareHugeBodies,
+} from "./chaos-body.js";
 import { type Exchange, h1Exchange, h2Exchange, refusedByGoaway } from "./chaos-exchange.js";
-import { type Fault, NO_FAULT } from "./fault.js";
+import { type Fault, HUGE_EVENT_MEGABYTES, NO_FAULT } from "./fault.js";
 
 export type { ChaosWire } from "./chaos-body.js";
 export type { Fault, Payload } from "./fault.js";
@@ -17,13 +23,21 @@ export type { Fault, Payload } from "./fault.js";
 /** h2: TLS with ALPN h2 only. h1: TLS with ALPN http/1.1 only. */
 export type ChaosTransport = "h2" | "h1";
 
-/** What happened to one case id, as performance.now() times (comparable within this process). */
+/** One request of a case, as performance.now() times (comparable within this process). */
+export interface ExchangeRecord {
+  receivedAt: number;
+  /** When HTTP 200 response headers were sent. */
+  answeredAt?: number;
+  /** When the response was over, and whether the client abandoned it first (RST_STREAM, h1 socket closed). */
+  closedAt?: number;
+  closedByClient?: boolean;
+  /** When the whole body had been written and the upstream fell silent, the response left open. */
+  silentAfterBodyAt?: number;
+}
+
+/** What happened to one case id. */
 export interface CaseTimeline {
-  received: number[];
-  /** HTTP 200 response headers sent. */
-  answered: number[];
-  /** The client abandoned a response we had not finished (RST_STREAM, or the h1 socket closed). */
-  clientResets: number[];
+  exchanges: ExchangeRecord[];
   /** Requests that arrived after one of this case had been answered with 200: sent twice. */
   doubleSends: number;
 }
@@ -57,6 +71,7 @@ export async function startChaosUpstream(options: {
 }): Promise<ChaosUpstream> {
   const { wire, transport } = options;
   const { cert, key } = await selfSignedCertificate();
+  prepareHugeBodies(wire, HUGE_EVENT_MEGABYTES);
   const plans = new Map<string, Fault>();
   const timelines = new Map<string, CaseTimeline>();
   const sockets = new Set<Socket>();
@@ -66,33 +81,39 @@ export async function startChaosUpstream(options: {
   const timelineOf = (caseId: string): CaseTimeline => {
     let timeline = timelines.get(caseId);
     if (!timeline) {
-      timeline = { received: [], answered: [], clientResets: [], doubleSends: 0 };
+      timeline = { exchanges: [], doubleSends: 0 };
       timelines.set(caseId, timeline);
     }
     return timeline;
   };
-
-  // Which case a client reset belongs to is known only once the body was read.
-  const caseOf = new WeakMap<Exchange, string>();
-  const resetBy = (exchange: Exchange, at: number) => {
-    const caseId = caseOf.get(exchange);
-    if (caseId !== undefined) timelineOf(caseId).clientResets.push(at);
+  // Which case a close belongs to is known only once the body was read.
+  const recordOf = new WeakMap<Exchange, ExchangeRecord>();
+  const closedAt = (exchange: Exchange, at: number, byClient: boolean) => {
+    const record = recordOf.get(exchange);
+    if (record) Object.assign(record, { closedAt: at, closedByClient: byClient });
   };
 
   /** Reads the request, records it, and plays its case's fault. */
-  const serve = async (body: Readable, exchange: Exchange) => {
+  const serve = async (body: Readable, apiKey: string | undefined, exchange: Exchange) => {
     streams++;
     exchange.closed.addEventListener("abort", () => streams--, { once: true });
     const request = await readRequest(body, exchange.closed);
     if (!request) return exchange.closed.aborted ? undefined : exchange.reset();
-    caseOf.set(exchange, request.model);
     const timeline = timelineOf(request.model);
-    if (timeline.answered.length > 0) timeline.doubleSends++;
-    timeline.received.push(performance.now());
+    if (timeline.exchanges.some((e) => e.answeredAt !== undefined)) timeline.doubleSends++;
+    const record: ExchangeRecord = { receivedAt: performance.now() };
+    timeline.exchanges.push(record);
+    recordOf.set(exchange, record);
     const fault = plans.get(request.model) ?? NO_FAULT;
-    const response = chaosResponse(wire, request, fault.payload);
-    const onAnswer = () => timeline.answered.push(performance.now());
-    await play(exchange, fault, response, onAnswer);
+    const response = chaosResponse(wire, { ...request, apiKey }, fault.payload);
+    await play(exchange, fault, response, {
+      answered: () => {
+        record.answeredAt = performance.now();
+      },
+      silentAfterBody: () => {
+        record.silentAfterBodyAt = performance.now();
+      },
+    });
   };
 
   let server: Server;
@@ -100,13 +121,11 @@ export async function startChaosUpstream(options: {
     const h2 = createSecureServer({ cert, key, ALPNProtocols: ["h2"], allowHTTP1: false });
     h2.on("sessionError", () => {});
     h2.on("session", (session) => session.on("error", () => {}));
-    h2.on("stream", (stream: ServerHttp2Stream) => {
+    h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       stream.on("error", () => {});
-      let exchange: Exchange | undefined;
-      const onReset = (at: number) => exchange && resetBy(exchange, at);
-      exchange = h2Exchange(stream, onReset);
+      const exchange: Exchange = h2Exchange(stream, (at, byClient) => closedAt(exchange, at, byClient));
       if (refusedByGoaway(stream)) return exchange.goaway();
-      void serve(stream, exchange);
+      void serve(stream, apiKeyOf(headers), exchange);
     });
     server = h2;
   } else {
@@ -115,10 +134,8 @@ export async function startChaosUpstream(options: {
     h1.on("request", (req: IncomingMessage, res: ServerResponse) => {
       req.on("error", () => {});
       res.on("error", () => {});
-      let exchange: Exchange | undefined;
-      const onReset = (at: number) => exchange && resetBy(exchange, at);
-      exchange = h1Exchange(req, res, onReset);
-      void serve(req, exchange);
+      const exchange: Exchange = h1Exchange(req, res, (at, byClient) => closedAt(exchange, at, byClient));
+      void serve(req, apiKeyOf(req.headers), exchange);
     });
     server = h1;
   }
@@ -141,8 +158,11 @@ export async function startChaosUpstream(options: {
       plans.set(caseId, fault);
     },
     counts: (caseId) => {
-      const timeline = timelines.get(caseId);
-      return { received: timeline?.received.length ?? 0, answered: timeline?.answered.length ?? 0 };
+      const exchanges = timelines.get(caseId)?.exchanges ?? [];
+      return {
+        received: exchanges.length,
+        answered: exchanges.filter((e) => e.answeredAt !== undefined).length,
+      };
     },
     timeline: (caseId) => timelineOf(caseId),
     openConnections: () => sockets.size,
@@ -155,6 +175,13 @@ export async function startChaosUpstream(options: {
       await closed;
     },
   };
+}
+
+/** The key the gateway sent, as a bearer token or `x-api-key`. */
+function apiKeyOf(headers: IncomingHttpHeaders): string | undefined {
+  const bearer = headers.authorization?.replace(/^Bearer\s+/i, "");
+  const key = headers["x-api-key"];
+  return bearer ?? (typeof key === "string" ? key : undefined);
 }
 
 /** The request's model, stream flag and messages; undefined when it is not a JSON object with a model. */
@@ -174,12 +201,17 @@ async function readRequest(body: Readable, closed: AbortSignal): Promise<ChaosRe
 }
 
 /** Carries out `fault` with `response` on `exchange`. */
-async function play(exchange: Exchange, fault: Fault, response: ChaosResponse, onAnswer: () => void) {
+async function play(
+  exchange: Exchange,
+  fault: Fault,
+  response: ChaosResponse,
+  on: { answered(): void; silentAfterBody(): void },
+) {
   if (fault.head === "hang") return;
   if (fault.head === "reset") return exchange.reset();
   if (fault.head === "goaway") return exchange.goaway();
   exchange.respond(response.status, response.headers);
-  if (response.status === 200) onAnswer();
+  if (response.status === 200) on.answered();
   const { pieces, cut } = bodyPieces(response.events, fault);
   for (const piece of pieces) {
     if (fault.gapMs > 0 && !(await pause(fault.gapMs, exchange.closed))) return;
@@ -194,6 +226,7 @@ async function play(exchange: Exchange, fault: Fault, response: ChaosResponse, o
   }
   if (fault.tail === "end") exchange.end();
   else if (fault.tail === "reset") exchange.reset();
+  else if (!cut) on.silentAfterBody();
 }
 
 /** The body cut at `fault.cutAt` and split into `fault.chunkBytes` pieces (whole events when 0). */

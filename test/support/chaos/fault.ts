@@ -18,6 +18,9 @@ export type ProviderErrorType = (typeof ANTHROPIC_ERROR_TYPES)[number] | (typeof
 /** The HTTP statuses an upstream answers errors with (each provider's own error body goes with them). */
 export const ERROR_STATUSES = [400, 401, 402, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504, 529] as const;
 
+/** Sizes of the huge event line: the issue's 10 MB, and 1 MB, under the gateway's bound. */
+export const HUGE_EVENT_MEGABYTES = [1, 10] as const;
+
 /** What the response body carries; "events" count whole SSE events of the normal answer. */
 export type Payload =
   /** The normal answer: JSON, or an SSE stream, as the request's `stream` flag asks. */
