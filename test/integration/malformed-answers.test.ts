@@ -1,14 +1,12 @@
 import { Code } from "@connectrpc/connect";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { MAX_EVENT_CHARS } from "../../src/providers/sse-decoder.js";
-import { type FakeOpenAI, startFakeOpenAI } from "../support/fakes/index.js";
 import {
   collectStream,
   errorOf,
   generateRequest,
-  type ProviderGateway,
-  startProviderGateway,
   streamRequest,
+  useFakeOpenAIGateway,
 } from "../support/provider-gateway.js";
 
 const KEY = "sk-malformed-0123456789abcdef";
@@ -17,21 +15,10 @@ const CALL = { timeoutMs: 10_000 };
 
 /** Issue 11: answers no provider should send end one RPC with a clear status, never the process. */
 describe("malformed answers from an upstream", () => {
-  let fake: FakeOpenAI;
-  let gw: ProviderGateway;
+  const openai = useFakeOpenAIGateway(KEY);
 
-  beforeAll(async () => {
-    fake = await startFakeOpenAI({ apiKey: KEY });
-    gw = await startProviderGateway({
-      providers: { openai: { type: "openai", upstream: fake, apiKey: KEY } },
-    });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await fake?.close();
-  });
   afterEach(() => {
-    fake.respondAlways(undefined);
+    openai.fake.respondAlways(undefined);
   });
 
   const completion = {
@@ -44,12 +31,14 @@ describe("malformed answers from an upstream", () => {
   };
 
   it("a stream answered with a whole JSON completion (stream: true ignored) is relayed as a stream", async () => {
-    fake.respondAlways({
+    openai.fake.respondAlways({
       kind: "raw",
       headers: { "content-type": "application/json" },
       chunks: [JSON.stringify(completion)],
     });
-    const stream = await collectStream(gw.client.generateStream(streamRequest({ model: MODEL }), CALL));
+    const stream = await collectStream(
+      openai.gw.client.generateStream(streamRequest({ model: MODEL }), CALL),
+    );
     expect(stream.order).toEqual(["start", "delta", "finish"]);
     expect(stream.start?.id).toBe("chatcmpl-json");
     expect(stream.text).toBe("Whole, not streamed.");
@@ -57,13 +46,13 @@ describe("malformed answers from an upstream", () => {
   });
 
   it("a stream answered with an HTML page is UNAVAILABLE, naming what came", async () => {
-    fake.respondAlways({
+    openai.fake.respondAlways({
       kind: "raw",
       headers: { "content-type": "text/html; charset=utf-8" },
       chunks: ["<html><body>Sign in to the Wi-Fi</body></html>"],
     });
     const error = await errorOf(
-      collectStream(gw.client.generateStream(streamRequest({ model: MODEL }), CALL)),
+      collectStream(openai.gw.client.generateStream(streamRequest({ model: MODEL }), CALL)),
     );
     expect(error.code).toBe(Code.Unavailable);
     expect(error.rawMessage).toContain("text/html, not an event stream");
@@ -72,13 +61,13 @@ describe("malformed answers from an upstream", () => {
 
   it(`an event line over ${MAX_EVENT_CHARS} characters ends the stream UNAVAILABLE instead of growing without bound`, async () => {
     const line = `data: {"id":"x","choices":[{"delta":{"content":"${"a".repeat(10 * 1024 * 1024)}`;
-    fake.respondAlways({
+    openai.fake.respondAlways({
       kind: "raw",
       headers: { "content-type": "text/event-stream" },
       chunks: [line.slice(0, 5_000_000), line.slice(5_000_000)],
     });
     const error = await errorOf(
-      collectStream(gw.client.generateStream(streamRequest({ model: MODEL }), CALL)),
+      collectStream(openai.gw.client.generateStream(streamRequest({ model: MODEL }), CALL)),
     );
     expect(error.code).toBe(Code.Unavailable);
     expect(error.rawMessage).toContain(`a stream event over ${MAX_EVENT_CHARS} characters`);
@@ -89,8 +78,12 @@ describe("malformed answers from an upstream", () => {
     { what: "empty", body: "", words: "a body that is not JSON" },
     { what: "JSON without a choice", body: "{}", words: "without a choice" },
   ])("a unary 200 whose body is $what is UNAVAILABLE", async ({ body, words }) => {
-    fake.respondAlways({ kind: "raw", headers: { "content-type": "application/json" }, chunks: [body] });
-    const error = await errorOf(gw.client.generate(generateRequest({ model: MODEL }), CALL));
+    openai.fake.respondAlways({
+      kind: "raw",
+      headers: { "content-type": "application/json" },
+      chunks: [body],
+    });
+    const error = await errorOf(openai.gw.client.generate(generateRequest({ model: MODEL }), CALL));
     expect(error.code).toBe(Code.Unavailable);
     expect(error.rawMessage).toContain(words);
     expect(error.metadata.get("weaver-error-reason")).toBe("UPSTREAM_MALFORMED");

@@ -5,6 +5,7 @@ import { Writable } from "node:stream";
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll } from "vitest";
 import {
   GatewayService,
   type GenerateRequest,
@@ -18,7 +19,7 @@ import {
 import { parseConfig } from "../../src/config/load-config.js";
 import { type Gateway, startGateway } from "../../src/gateway.js";
 import { createLogger } from "../../src/log/logger.js";
-import type { RecordedRequest } from "./fakes/index.js";
+import { type FakeOpenAI, type RecordedRequest, startFakeOpenAI } from "./fakes/index.js";
 
 export type GatewayClient = Client<typeof GatewayService>;
 
@@ -115,6 +116,28 @@ export async function startProviderGateway(options: ProviderGatewayOptions): Pro
 }
 
 /** A Connect client speaking gRPC (HTTP/2, cleartext) to a gateway URL. */
+/**
+ * For a describe block: a fake OpenAI upstream that accepts `key`, and a gateway whose passthrough
+ * provider `openai` sends to it; both start before the block's tests and close after them.
+ */
+export function useFakeOpenAIGateway(key: string): {
+  readonly fake: FakeOpenAI;
+  readonly gw: ProviderGateway;
+} {
+  const started = {} as { fake: FakeOpenAI; gw: ProviderGateway };
+  beforeAll(async () => {
+    started.fake = await startFakeOpenAI({ apiKey: key });
+    started.gw = await startProviderGateway({
+      providers: { openai: { type: "openai", upstream: started.fake, apiKey: key } },
+    });
+  });
+  afterAll(async () => {
+    await started.gw?.close();
+    await started.fake?.close();
+  });
+  return started;
+}
+
 export function gatewayClient(url: string): GatewayClient {
   return createClient(GatewayService, createGrpcTransport({ baseUrl: url }));
 }
