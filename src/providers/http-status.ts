@@ -29,6 +29,7 @@ export function classifyStatus(status: number): { kind: ErrorKind; retryable: bo
     case 529:
       return { kind: "unavailable", retryable: true };
     default:
-      return { kind: status >= 500 ? "unavailable" : "unknown", retryable: false };
+      // Never UNKNOWN: another 4xx is the request's fault, anything else the upstream's.
+      return { kind: status >= 400 && status < 500 ? "invalid_argument" : "unavailable", retryable: false };
   }
 }

@@ -27,7 +27,10 @@ describe("classifyStatus", () => {
     { status: 503, kind: "unavailable", retryable: true },
     { status: 504, kind: "deadline_exceeded", retryable: true },
     { status: 529, kind: "unavailable", retryable: true },
-    { status: 418, kind: "unknown", retryable: false },
+    { status: 418, kind: "invalid_argument", retryable: false },
+    { status: 409, kind: "invalid_argument", retryable: false },
+    { status: 501, kind: "unavailable", retryable: false },
+    { status: 302, kind: "unavailable", retryable: false },
   ] satisfies { status: number; kind: ErrorKind; retryable: boolean }[])(
     "HTTP $status is $kind, retryable: $retryable",
     ({ status, kind, retryable }) => {
