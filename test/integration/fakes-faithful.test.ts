@@ -214,13 +214,27 @@ describe("fake OpenAI, through the official openai SDK", () => {
     expect(fake.aborts).toBe(abortsBefore + 1);
   });
 
-  it("emits abort when the client abandons a slow stream mid-way", async () => {
+  it("emits abort, once, when the client abandons a slow stream mid-way", async () => {
+    await client.chat.completions.create(params); // a live connection, whatever earlier tests broke
+    const abortsBefore = fake.aborts;
+    const aborts: number[] = [];
+    const onAbort = (at: number) => aborts.push(at);
+    fake.on("abort", onAbort);
     fake.respondWith({ kind: "stream", text: TEXT, eventDelayMs: 50 });
-    const aborted = once(fake, "abort");
+    let abandonedAt = Number.NaN;
     for await (const chunk of await client.chat.completions.create(streamParams)) {
-      if (chunk.choices[0]?.delta.content) break;
+      if (chunk.choices[0]?.delta.content) {
+        abandonedAt = performance.now();
+        break;
+      }
     }
-    await aborted;
+    // Ordered, not timed: the next request on the same HTTP/2 connection reaches the fake after
+    // the abandoned stream's RST_STREAM, so by its answer the fake has seen the abort.
+    await client.chat.completions.create(params);
+    fake.off("abort", onAbort);
+    expect(fake.aborts).toBe(abortsBefore + 1);
+    expect(aborts).toHaveLength(1);
+    expect(aborts[0]).toBeGreaterThanOrEqual(abandonedAt);
   });
 
   it("paces a slow stream", async () => {
