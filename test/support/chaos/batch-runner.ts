@@ -2,7 +2,7 @@ import type { CallOutcome } from "./chaos-client.js";
 import { type ChaosRig, providerName, UPSTREAM_KINDS } from "./chaos-rig.js";
 import type { ExchangeRecord } from "./chaos-upstream.js";
 import type { ChaosCase } from "./faults.js";
-import { leaksOf, type ResourceSnapshot, settle, snapshot } from "./leak-check.js";
+import { leaksOf, type ResourceSnapshot, raised, settle, snapshot } from "./leak-check.js";
 import { checkCase, resetDelays } from "./properties.js";
 
 /** One RPC's case, what it came to, and the properties it broke. */
@@ -67,7 +67,14 @@ export class BatchRunner {
       await this.restart();
     } else {
       broken.push(...(await this.checkServing(batch)));
-      leaks = await settle(this.rig, this.baseline, () => this.lingeringNow());
+      try {
+        const settled = await settle(this.rig, this.baseline, () => this.lingeringNow());
+        leaks = settled.leaks;
+        // Reported once: later batches are checked against what this one left.
+        if (leaks.length > 0) this.baseline = raised(this.baseline, settled.last);
+      } catch (error) {
+        leaks = [(error as Error).message];
+      }
       broken.push(...leaks.map((leak) => `leak: ${leak}`));
       broken.push(...this.checkOutput());
     }
@@ -91,7 +98,11 @@ export class BatchRunner {
   /** After the last batch: everything back to the baseline, lingering streams included. */
   async finalLeaks(): Promise<string[]> {
     if (!this.baseline || !this.rig.alive()) return [];
-    return settle(this.rig, this.baseline, () => 0, LINGER_MS + 1_000);
+    try {
+      return (await settle(this.rig, this.baseline, () => 0, LINGER_MS + 1_000)).leaks;
+    } catch (error) {
+      return [(error as Error).message];
+    }
   }
 
   private upstream(name: string) {
@@ -157,8 +168,7 @@ export class BatchRunner {
     await this.checkServing(0);
     const start = await snapshot(this.rig);
     // Let the upstreams catch up with the connections the gateway opened and closed.
-    await settle(this.rig, start, () => 0, 500);
-    const baseline = await snapshot(this.rig);
-    return leaksOf(baseline, start, 0).length === 0 ? baseline : start;
+    const { last } = await settle(this.rig, start, () => 0, 500);
+    return leaksOf(last, start, 0).length === 0 ? last : start;
   }
 }

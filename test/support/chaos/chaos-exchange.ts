@@ -17,6 +17,8 @@ export interface Exchange {
   reset(): void;
   /** GOAWAY naming this stream unprocessed, then REFUSED_STREAM; on HTTP/1.1 the socket is destroyed. */
   goaway(): void;
+  /** Whether an earlier GOAWAY on this connection excluded this stream (it must then be refused, not answered). */
+  refused(): boolean;
 }
 
 /** Called once when the response is over (performance.now()); byClient: abandoned before we finished it. */
@@ -26,6 +28,8 @@ export type OnClose = (at: number, byClient: boolean) => void;
 const GOAWAY_GRACE_MS = 2_000;
 /** Sessions that sent GOAWAY, and the last stream id they promised to process. */
 const lastStreamIds = new WeakMap<object, number>();
+/** The highest stream id each session has answered: a GOAWAY may not disown a stream already answered. */
+const answeredUpTo = new WeakMap<object, number>();
 
 /** Whether an HTTP/2 stream arrived after its session's GOAWAY excluded it. */
 export function refusedByGoaway(stream: ServerHttp2Stream): boolean {
@@ -47,7 +51,10 @@ export function h2Exchange(stream: ServerHttp2Stream, onClose: OnClose): Exchang
   return {
     closed: done.signal,
     respond: (status, headers) => {
-      if (!stream.destroyed) stream.respond({ ":status": status, ...headers });
+      if (stream.destroyed) return;
+      stream.respond({ ":status": status, ...headers });
+      const session = stream.session;
+      if (session) answeredUpTo.set(session, Math.max(answeredUpTo.get(session) ?? 0, stream.id ?? 0));
     },
     write: (piece) => written(stream.destroyed ? false : stream.write(piece), stream, done.signal),
     end: () => {
@@ -58,13 +65,15 @@ export function h2Exchange(stream: ServerHttp2Stream, onClose: OnClose): Exchang
     goaway: () => {
       const session = stream.session;
       if (session && !session.destroyed && !lastStreamIds.has(session)) {
-        const last = Math.max(0, (stream.id ?? 1) - 2);
+        // RFC 9113 §6.8: every stream up to the last one acted on; the later ones in flight are refused.
+        const last = answeredUpTo.get(session) ?? 0;
         lastStreamIds.set(session, last);
         session.goaway(constants.NGHTTP2_NO_ERROR, last);
         setTimeout(() => session.destroy(), GOAWAY_GRACE_MS).unref();
       }
       close(constants.NGHTTP2_REFUSED_STREAM);
     },
+    refused: () => refusedByGoaway(stream),
   };
 }
 
@@ -93,6 +102,7 @@ export function h1Exchange(req: IncomingMessage, res: ServerResponse, onClose: O
     },
     reset: destroy,
     goaway: destroy,
+    refused: () => false,
   };
 }
 

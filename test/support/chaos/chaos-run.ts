@@ -34,9 +34,18 @@ export interface ChaosRunResult {
 /** Everything one batch broke, each line naming its case. */
 export function brokenOf(report: BatchReport): string[] {
   const perCase = report.cases.flatMap((r, i) =>
-    r.broken.map((b) => `case ${i} (${r.model}, ${r.case.method}, ${r.outcome.code}): ${b}`),
+    r.broken.map((b) => `case ${i} (${r.model}, ${r.outcome.code}): ${b}; case ${JSON.stringify(r.case)}`),
   );
   return [...report.broken, ...perCase];
+}
+
+/** A batch's report; a failure of the checks themselves (PoolStats not answering) is a broken property too. */
+async function runSafely(runner: BatchRunner, cases: ChaosCase[]): Promise<BatchReport> {
+  try {
+    return await runner.run(cases);
+  } catch (error) {
+    return { cases: [], broken: [`the checks failed: ${(error as Error).message}`], leaks: [] };
+  }
 }
 
 /** How many fast-check runs of `arbitrary` (batches) it takes from `seed` to reach `cases` cases. */
@@ -65,7 +74,7 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     const failures: ChaosFailure[] = [];
     let run = 0;
     const recording = fc.asyncProperty(arbitrary, async (cases) => {
-      const report = await runner.run(cases);
+      const report = await runSafely(runner, cases);
       summary.add(report);
       const broken = brokenOf(report);
       if (broken.length > 0) {
@@ -110,7 +119,7 @@ async function shrink(
   // fast-check hands back the counterexample as a copy: what it broke is found by its JSON.
   const brokenBy = new Map<string, string[]>();
   const strict = fc.asyncProperty(arbitrary, async (cases) => {
-    const broken = brokenOf(await runner.run(cases));
+    const broken = brokenOf(await runSafely(runner, cases));
     brokenBy.set(JSON.stringify(cases), broken);
     return broken.length === 0;
   });

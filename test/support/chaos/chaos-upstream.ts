@@ -209,7 +209,7 @@ async function play(
 ) {
   if (fault.head === "hang") return;
   if (fault.head === "reset") return exchange.reset();
-  if (fault.head === "goaway") return exchange.goaway();
+  if (fault.head === "goaway" || exchange.refused()) return exchange.goaway();
   exchange.respond(response.status, response.headers);
   if (response.status === 200) on.answered();
   const { pieces, cut } = bodyPieces(response.events, fault);

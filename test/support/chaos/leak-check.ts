@@ -16,10 +16,14 @@ export interface ResourceSnapshot {
 const SETTLE_MS = 3_000;
 const POLL_MS = 50;
 
+/** The resources now; PoolStats not answering within 2 s is itself a finding, thrown as one. */
 export async function snapshot(rig: ChaosRig): Promise<ResourceSnapshot> {
-  const stats = (await rig.client().unary("poolStats", {}, 2_000)) as {
-    totals?: { inFlight?: number; queued?: number };
-  };
+  let stats: { totals?: { inFlight?: number; queued?: number } };
+  try {
+    stats = await rig.client().unary("poolStats", {}, 2_000);
+  } catch (error) {
+    throw new Error(`PoolStats failed: ${(error as { details?: string }).details ?? String(error)}`);
+  }
   const upstreams = [...rig.upstreams.values()];
   return {
     fds: rig.fds(),
@@ -42,25 +46,43 @@ export function leaksOf(now: ResourceSnapshot, baseline: ResourceSnapshot, linge
   const baselineOwnFds = baseline.fds - baseline.upstreamConnections;
   if (ownFds > baselineOwnFds)
     leaks.push(`gateway fds ${now.fds} (net of upstream sockets ${ownFds}, baseline ${baselineOwnFds})`);
-  if (now.busiestUpstreamConnections > MAX_CONNECTIONS_PER_ORIGIN + lingering)
+  const connectionLimit = Math.max(MAX_CONNECTIONS_PER_ORIGIN, baseline.busiestUpstreamConnections);
+  if (now.busiestUpstreamConnections > connectionLimit + lingering)
     leaks.push(`${now.busiestUpstreamConnections} connections open to one upstream`);
-  if (now.upstreamStreams > lingering) leaks.push(`${now.upstreamStreams} upstream streams open`);
-  if (now.inFlight > lingering || now.queued > 0)
-    leaks.push(`PoolStats in_flight ${now.inFlight}, queued ${now.queued}`);
+  if (now.upstreamStreams > baseline.upstreamStreams + lingering)
+    leaks.push(`${now.upstreamStreams} upstream streams open (baseline ${baseline.upstreamStreams})`);
+  if (now.inFlight > baseline.inFlight + lingering || now.queued > baseline.queued)
+    leaks.push(
+      `PoolStats in_flight ${now.inFlight}, queued ${now.queued} (baseline ${baseline.inFlight}, ${baseline.queued})`,
+    );
   return leaks;
 }
 
-/** Polls until nothing leaks, for up to SETTLE_MS; the leaks still there then, or none. */
+/** The larger of each figure: a leak once reported becomes the baseline, so only new ones are reported. */
+export function raised(baseline: ResourceSnapshot, now: ResourceSnapshot): ResourceSnapshot {
+  const ownFds = Math.max(baseline.fds - baseline.upstreamConnections, now.fds - now.upstreamConnections);
+  return {
+    fds: ownFds + now.upstreamConnections,
+    upstreamConnections: now.upstreamConnections,
+    upstreamStreams: Math.max(baseline.upstreamStreams, now.upstreamStreams),
+    busiestUpstreamConnections: Math.max(baseline.busiestUpstreamConnections, now.busiestUpstreamConnections),
+    inFlight: Math.max(baseline.inFlight, now.inFlight),
+    queued: Math.max(baseline.queued, now.queued),
+  };
+}
+
+/** Polls until nothing leaks, for up to SETTLE_MS; the leaks still there then (or none), and the last snapshot. */
 export async function settle(
   rig: ChaosRig,
   baseline: ResourceSnapshot,
   lingering: () => number,
   settleMs = SETTLE_MS,
-): Promise<string[]> {
+): Promise<{ leaks: string[]; last: ResourceSnapshot }> {
   const until = performance.now() + settleMs;
   for (;;) {
-    const leaks = leaksOf(await snapshot(rig), baseline, lingering());
-    if (leaks.length === 0 || performance.now() > until) return leaks;
+    const last = await snapshot(rig);
+    const leaks = leaksOf(last, baseline, lingering());
+    if (leaks.length === 0 || performance.now() > until) return { leaks, last };
     await sleep(POLL_MS);
   }
 }
