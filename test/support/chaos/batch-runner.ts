@@ -65,6 +65,10 @@ export class BatchRunner {
     if (!this.rig.alive()) {
       broken.push(await this.crashReport());
       await this.restart();
+    } else if (!(await this.rig.healthy())) {
+      // Alive but not answering (a busy loop, say): a finding; a fresh gateway lets the run go on.
+      broken.push(await this.hangReport());
+      await this.restart();
     } else {
       broken.push(...(await this.checkServing(batch)));
       try {
@@ -156,6 +160,14 @@ export class BatchRunner {
     const exit = await gateway.exited;
     const stderr = gateway.stderr().trim().split("\n").slice(0, 12).join("\n");
     return `the gateway exited (code ${exit.code}, signal ${exit.signal}); stderr:\n${stderr}`;
+  }
+
+  private async hangReport(): Promise<string> {
+    const before = this.rig.usage();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const after = this.rig.usage();
+    const cpu = after.cpuTicks - before.cpuTicks; // clock ticks are 1/100 s on Linux
+    return `the gateway stopped answering /healthz: ${cpu}% CPU over 1 s, RSS ${Math.round(after.rssKb / 1024)} MB (was ${Math.round(before.rssKb / 1024)} MB)`;
   }
 
   private async restart(): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +36,8 @@ export interface ChaosRig {
   restart(): Promise<void>;
   /** Open file descriptors of the gateway process. */
   fds(): number;
+  /** CPU time (clock ticks, user + system) and resident memory (kB) of the gateway process. */
+  usage(): { cpuTicks: number; rssKb: number };
   /** GET /healthz answers 200. */
   healthy(): Promise<boolean>;
   close(): Promise<void>;
@@ -92,6 +94,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
         return -1;
       }
     },
+    usage: () => processUsage(gateway.child.pid),
     healthy: () => healthz(gateway.url),
     close: async () => {
       client.close();
@@ -100,6 +103,17 @@ export async function startChaosRig(): Promise<ChaosRig> {
       for (const name of upstreams.keys()) rmSync(`${dir}-${name}.pem`, { force: true });
     },
   };
+}
+
+function processUsage(pid: number | undefined): { cpuTicks: number; rssKb: number } {
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): utime and stime.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    const rss = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return { cpuTicks: Number(stat[11]) + Number(stat[12]), rssKb: Number(rss ?? 0) };
+  } catch {
+    return { cpuTicks: 0, rssKb: 0 };
+  }
 }
 
 /** GET /healthz on a connection of its own that closes after (no pooled socket to count as an fd). */

@@ -3,6 +3,7 @@ import { type BatchReport, BatchRunner } from "./batch-runner.js";
 import { startChaosRig } from "./chaos-rig.js";
 import { ChaosSummary } from "./chaos-summary.js";
 import { batchArbitrary, type ChaosCase } from "./faults.js";
+import { brokenOf, type ChaosFailure, type ShrunkFailure, shrinkEachKind } from "./shrink-failures.js";
 
 export interface ChaosRunOptions {
   cases: number;
@@ -15,28 +16,13 @@ export interface ChaosRunOptions {
   log?: (line: string) => void;
 }
 
-/** A batch that broke a property: its fast-check run index, its cases, and what broke. */
-export interface ChaosFailure {
-  run: number;
-  cases: ChaosCase[];
-  broken: string[];
-}
-
 export interface ChaosRunResult {
   seed: number;
   summary: ChaosSummary;
   failures: ChaosFailure[];
-  /** The first failure replayed and shrunk by fast-check, or why it could not be. */
-  shrunk?: { path: string; cases: ChaosCase[]; broken: string[] } | { notReproduced: true; run: number };
+  /** Each kind of failure replayed from its first batch and shrunk by fast-check. */
+  shrunk: ShrunkFailure[];
   finalLeaks: string[];
-}
-
-/** Everything one batch broke, each line naming its case. */
-export function brokenOf(report: BatchReport): string[] {
-  const perCase = report.cases.flatMap((r, i) =>
-    r.broken.map((b) => `case ${i} (${r.model}, ${r.outcome.code}): ${b}; case ${JSON.stringify(r.case)}`),
-  );
-  return [...report.broken, ...perCase];
 }
 
 /** A batch's report; a failure of the checks themselves (PoolStats not answering) is a broken property too. */
@@ -87,55 +73,13 @@ export async function runChaos(options: ChaosRunOptions): Promise<ChaosRunResult
     });
     await fc.assert(recording, { seed, numRuns });
     const finalLeaks = await runner.finalLeaks();
-    const first = failures[0];
-    const result: ChaosRunResult = { seed, summary, failures, finalLeaks };
-    if (first)
-      result.shrunk = await shrink(
-        runner,
-        arbitrary,
-        seed,
-        numRuns,
-        first.run,
-        options.shrinkMs ?? 60_000,
-        log,
-      );
-    return result;
+    const shrinking = { seed, numRuns, shrinkMs: options.shrinkMs ?? 60_000, log };
+    const replay = (cases: ChaosCase[]) => runSafely(runner, cases);
+    const shrunk = await shrinkEachKind(replay, arbitrary, shrinking, failures);
+    return { seed, summary, failures, finalLeaks, shrunk };
   } finally {
     await rig.close();
   }
-}
-
-/** Replays run `run` of the seed (fast-check's `path`) and shrinks it while it still fails. */
-async function shrink(
-  runner: BatchRunner,
-  arbitrary: fc.Arbitrary<ChaosCase[]>,
-  seed: number,
-  numRuns: number,
-  run: number,
-  shrinkMs: number,
-  log: (line: string) => void,
-): Promise<ChaosRunResult["shrunk"]> {
-  log(`shrinking batch ${run} (path ${run}) for up to ${shrinkMs / 1000} s`);
-  // fast-check hands back the counterexample as a copy: what it broke is found by its JSON.
-  const brokenBy = new Map<string, string[]>();
-  const strict = fc.asyncProperty(arbitrary, async (cases) => {
-    const broken = brokenOf(await runSafely(runner, cases));
-    brokenBy.set(JSON.stringify(cases), broken);
-    return broken.length === 0;
-  });
-  const details = await fc.check(strict, {
-    seed,
-    numRuns,
-    path: String(run),
-    interruptAfterTimeLimit: shrinkMs,
-  });
-  const counterexample = details.counterexample?.[0];
-  if (!details.failed || !counterexample) return { notReproduced: true, run };
-  return {
-    path: details.counterexamplePath ?? String(run),
-    cases: counterexample,
-    broken: brokenBy.get(JSON.stringify(counterexample)) ?? [],
-  };
 }
 
 /** Runs one batch of given cases `times` times (a shrunk case from a report), with each RPC's outcome. */
@@ -177,13 +121,15 @@ export function failureReport(result: ChaosRunResult, cases: number): string {
   }
   if (result.failures.length > 10) lines.push(`... and ${result.failures.length - 10} more batches`);
   if (result.finalLeaks.length > 0) lines.push(`after the last batch: ${result.finalLeaks.join("; ")}`);
-  const shrunk = result.shrunk;
-  if (shrunk && "notReproduced" in shrunk) lines.push(`batch ${shrunk.run} did not fail again when replayed`);
-  else if (shrunk) {
-    lines.push(
-      `shrunk (seed ${result.seed}, path ${shrunk.path}): ${JSON.stringify(shrunk.cases)}`,
-      ...shrunk.broken.map((b) => `  ${b}`),
-    );
+  for (const shrunk of result.shrunk) {
+    if ("notReproduced" in shrunk)
+      lines.push(`${shrunk.kind}: batch ${shrunk.run} did not fail so again when replayed`);
+    else {
+      lines.push(
+        `${shrunk.kind}, shrunk from batch ${shrunk.run} (seed ${result.seed}, path ${shrunk.path}): ${JSON.stringify(shrunk.cases)}`,
+        ...shrunk.broken.map((b) => `  ${b.replace(/; case \{.*$/, "")}`),
+      );
+    }
   }
   return lines.join("\n");
 }

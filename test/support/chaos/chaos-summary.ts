@@ -17,6 +17,8 @@ export class ChaosSummary {
   leaks = 0;
   doubleSends = 0;
   crashes = 0;
+  /** Gateways alive but no longer answering /healthz. */
+  hangs = 0;
   brokenCases = 0;
   brokenBatches = 0;
 
@@ -24,6 +26,7 @@ export class ChaosSummary {
     this.batches++;
     if (report.leaks.length > 0) this.leaks++;
     if (report.broken.some((b) => b.startsWith("the gateway exited"))) this.crashes++;
+    if (report.broken.some((b) => b.startsWith("the gateway stopped answering"))) this.hangs++;
     if (report.broken.length > 0) this.brokenBatches++;
     for (const r of report.cases) {
       this.cases++;
@@ -58,6 +61,7 @@ export class ChaosSummary {
       ["batches with leaks", String(this.leaks)],
       ["double-sent requests", String(this.doubleSends)],
       ["gateway crashes", String(this.crashes)],
+      ["gateway hangs (alive, not answering)", String(this.hangs)],
       ["cases breaking a property", String(this.brokenCases)],
       ["batches breaking a property", String(this.brokenBatches)],
     ];
