@@ -42,7 +42,11 @@ export interface PlannedCall {
 export class CallMix {
   private readonly random: () => number;
 
-  constructor(seed: number) {
+  /** `kinds` narrows the mix (to find which kind of call a failure needs); the shares of the rest stay. */
+  constructor(
+    seed: number,
+    private readonly kinds: readonly CallKind[] = CALL_KINDS,
+  ) {
     this.random = mulberry32(seed);
   }
 
@@ -74,12 +78,12 @@ export class CallMix {
   }
 
   private pickKind(): CallKind {
-    let roll = this.random() * 100;
-    for (const kind of CALL_KINDS) {
+    let roll = this.random() * this.kinds.reduce((sum, kind) => sum + WEIGHTS[kind], 0);
+    for (const kind of this.kinds) {
       roll -= WEIGHTS[kind];
       if (roll < 0) return kind;
     }
-    return "unary";
+    return this.kinds[0] ?? "unary";
   }
 
   private slowAnswer(): Fault {

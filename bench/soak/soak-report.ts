@@ -40,7 +40,8 @@ export function summary(result: SoakResult): string {
   const row = (label: string, pick: (s: TimedSample) => string) =>
     `  ${label.padEnd(26)}${column(before, pick)}${column(lastLoad, pick)}${column(after, pick)}`;
   const lines = [
-    `weaver-gateway soak: ${(result.options.durationMs / 1000).toFixed(0)} s at ${result.options.rate} calls/s, seed ${result.options.seed}`,
+    `weaver-gateway soak: ${(result.options.durationMs / 1000).toFixed(0)} s at ${result.options.rate} calls/s, seed ${result.options.seed}` +
+      `${(result.options.kinds?.length ?? CALL_KINDS.length) < CALL_KINDS.length ? `, only ${result.options.kinds?.join(",")}` : ""}`,
     `${result.startedAt} · Node ${result.node} · ${result.cores} cores · load average ${result.loadAverage.map((l) => l.toFixed(1)).join(" → ")}`,
     "",
     `  ${"".padEnd(26)}${"start".padStart(12)}${"end of load".padStart(12)}${"settled".padStart(12)}`,
@@ -62,6 +63,10 @@ export function summary(result: SoakResult): string {
         .map(([name, o]) => `${name} ${o.connections} connections / ${o.streams} streams`)
         .join(", ")}`,
   ];
+  if (after && after.pool.inFlight > 0)
+    lines.push(
+      `  PoolStats in_flight is ${after.pool.inFlight} once the load has settled, with no call open: it should be 0`,
+    );
   const failure = result.gatewayFailure;
   if (failure) {
     lines.push(

@@ -18,6 +18,8 @@ export interface SoakOptions {
   rate: number;
   sampleEveryMs: number;
   seed: number;
+  /** The kinds of call in the mix; default all. */
+  kinds?: readonly CallKind[];
   /** The gateway's LOG_LEVEL; info logs a line per RPC, as deployed. */
   logLevel: string;
   /** Where the gateway's log goes. */
@@ -144,7 +146,7 @@ async function drive(
   calls: SoakResult["calls"];
   failure?: { reason: string; openCalls: OpenCall[] };
 }> {
-  const mix = new CallMix(options.seed);
+  const mix = new CallMix(options.seed, options.kinds);
   const outcomes = Object.fromEntries(CALL_KINDS.map((k) => [k, {}])) as Record<
     CallKind,
     Record<string, number>

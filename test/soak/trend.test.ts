@@ -56,6 +56,13 @@ describe("judgeTrend", () => {
     expect(judgeTrend(grow(8), RULE).rising).toBe(true);
   });
 
+  it("calls open fds flat when sockets above the idle limit come and go", () => {
+    const fds = series((_, i) => 33 + (i % 4 === 0 ? 8 : 0));
+    expect(judgeTrend(fds, { ...FD_RULE, minWarmupMs: 10_000 }).rising).toBe(false);
+    const leaking = series((at, i) => 33 + Math.floor(at / 5_000) + (i % 4 === 0 ? 8 : 0));
+    expect(judgeTrend(leaking, { ...FD_RULE, minWarmupMs: 10_000 }).rising).toBe(true);
+  });
+
   it("does not judge a run with too few samples after the warm-up", () => {
     const short = series((at) => at * 1_000).slice(0, 10);
     expect(judgeTrend(short, RULE)).toMatchObject({ judged: false, rising: false });
