@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  FD_RULE,
   judgeTrend,
   LIVE_HEAP_RULE,
   type TrendPoint,
