@@ -36,7 +36,7 @@ const result = await runChaos({
   log: (line) => console.log(`  ${line}`),
 });
 console.log(`\n${result.summary.table(seed)}`);
-console.log(`${"took".padEnd(36)}  ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
+console.log(`(took ${((performance.now() - startedAt) / 1000).toFixed(1)} s)`);
 const failed = result.failures.length > 0 || result.finalLeaks.length > 0;
 if (failed) console.log(`\nBROKEN PROPERTIES\n${failureReport(result, cases)}`);
 else console.log("\nevery property held");

@@ -36,6 +36,8 @@ const CODE_OF_STATUS: Record<number, string> = {
 
 /** How late an RPC may end after its deadline (or its caller's cancel). */
 export const END_SLACK_MS = 100;
+/** How long after the caller gave up its upstream request may still be open ("reset at once", with a loaded machine's slack). */
+export const RESET_WITHIN_MS = 1_000;
 /** A request the upstream receives this long after the caller gave up was sent after it gave up. */
 const SENT_AFTER_GIVING_UP_MS = 250;
 
@@ -74,6 +76,9 @@ export function checkCase(
     (e) => gaveUp !== undefined && e.receivedAt > gaveUp + SENT_AFTER_GIVING_UP_MS,
   );
   if (late.length > 0) broken.push(`${late.length} request(s) reached the upstream after the caller gave up`);
+  const slowest = Math.max(0, ...resetDelays(c, outcome, timeline));
+  if (slowest > RESET_WITHIN_MS)
+    broken.push(`its upstream request stayed open ${slowest.toFixed(0)} ms after the caller gave up`);
   const expected = expectedOutcome(c);
   if (expected && outcome.code !== expected.code && !expected.also.includes(outcome.code))
     broken.push(
@@ -114,11 +119,14 @@ export function expectedOutcome(c: ChaosCase): { code: string; also: string[]; n
   return undefined;
 }
 
-/** From the caller's giving up to the upstream seeing its request reset, per request still open then. */
+/**
+ * From the caller's giving up to the upstream request's end, per request still open then (and
+ * not a finished answer left open, which the gateway may read to its end for 5 s).
+ */
 export function resetDelays(c: ChaosCase, outcome: CallOutcome, timeline: CaseTimeline): number[] {
   const gaveUp = gaveUpAt(c, outcome);
   if (gaveUp === undefined) return [];
   return timeline.exchanges
-    .filter((e) => e.closedByClient && e.closedAt !== undefined && e.closedAt >= gaveUp)
+    .filter((e) => e.closedAt !== undefined && e.closedAt >= gaveUp && e.silentAfterBodyAt === undefined)
     .map((e) => (e.closedAt as number) - Math.max(gaveUp, e.receivedAt));
 }
