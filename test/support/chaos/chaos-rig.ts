@@ -47,7 +47,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
   const upstreams = new Map<string, ChaosUpstream>();
   for (const kind of UPSTREAM_KINDS)
     upstreams.set(providerName(kind.wire, kind.transport), await startChaosUpstream(kind));
-  const dir = join(tmpdir(), `weaver-chaos-${randomBytes(4).toString("hex")}`);
+  const caPrefix = join(tmpdir(), `weaver-chaos-${randomBytes(4).toString("hex")}`);
   const providers: Record<string, unknown> = {};
   const secrets: string[] = [];
   for (const [name, upstream] of upstreams) {
@@ -56,7 +56,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
     // The child inherits this process's environment: the keys reach it only through variables.
     process.env[variable] = secret;
     secrets.push(secret);
-    const caFile = `${dir}-${name}.pem`;
+    const caFile = `${caPrefix}-${name}.pem`;
     writeFileSync(caFile, upstream.ca);
     providers[name] = {
       type: upstream.wire,
@@ -100,7 +100,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
       client.close();
       await gateway.dispose();
       for (const upstream of upstreams.values()) await upstream.close();
-      for (const name of upstreams.keys()) rmSync(`${dir}-${name}.pem`, { force: true });
+      for (const name of upstreams.keys()) rmSync(`${caPrefix}-${name}.pem`, { force: true });
     },
   };
 }

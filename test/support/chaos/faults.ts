@@ -72,17 +72,19 @@ const chunkBytes = fc.oneof(
   { weight: 2, arbitrary: fc.integer({ min: 9, max: 4_096 }) },
 );
 
-/** No pause, a short one, or the slow drip (100 ms per piece). */
-const gapMs = fc.oneof(
-  { weight: 8, arbitrary: fc.constant(0) },
-  { weight: 2, arbitrary: fc.integer({ min: 1, max: 20 }) },
-  { weight: 1, arbitrary: fc.constant(100) },
+/** Pieces with no pause or a short one, or the slow drip: one byte per 100 ms. */
+const pacing = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ chunkBytes, gapMs: fc.constant(0) }) },
+  { weight: 2, arbitrary: fc.record({ chunkBytes, gapMs: fc.integer({ min: 1, max: 20 }) }) },
+  { weight: 1, arbitrary: fc.constant({ chunkBytes: 1, gapMs: 100 }) },
 );
 
-/** Sometimes: `arbitrary` a quarter of the time, absent otherwise. */
-function sometimes<T>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> {
-  return fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary });
-}
+/** Where the body stops: often nowhere, at times right after the status line (then silence or a reset), else anywhere. */
+const cutAt = fc.oneof(
+  { weight: 9, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constant(0) },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 3_000 }) },
+);
 
 export const faultArbitrary: fc.Arbitrary<Fault> = fc
   .record({
@@ -91,15 +93,14 @@ export const faultArbitrary: fc.Arbitrary<Fault> = fc
       { weight: 1, arbitrary: fc.constantFrom("hang" as const, "reset" as const, "goaway" as const) },
     ),
     payload,
-    chunkBytes,
-    gapMs,
-    cutAt: sometimes(fc.integer({ min: 0, max: 3_000 })),
+    pacing,
+    cutAt,
     tail: fc.oneof(
       { weight: 6, arbitrary: fc.constant("end" as const) },
       { weight: 1, arbitrary: fc.constantFrom("reset" as const, "silence" as const) },
     ),
   })
-  .map(({ cutAt, ...rest }) => (cutAt === undefined ? rest : { ...rest, cutAt }));
+  .map(({ pacing, cutAt, ...rest }) => ({ ...rest, ...pacing, ...(cutAt === undefined ? {} : { cutAt }) }));
 
 export const caseArbitrary: fc.Arbitrary<ChaosCase> = fc
   .record({
@@ -108,7 +109,10 @@ export const caseArbitrary: fc.Arbitrary<ChaosCase> = fc
     method: fc.constantFrom("generateStream" as const, "generate" as const),
     fault: faultArbitrary,
     deadlineMs: fc.integer({ min: 150, max: MAX_DEADLINE_MS }),
-    cancelAt: sometimes(fc.double({ min: 0, max: 1, noNaN: true })),
+    cancelAt: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) },
+    ),
   })
   // A cancel lands at a random point before the deadline.
   .map(({ cancelAt, ...rest }) =>
