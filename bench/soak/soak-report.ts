@@ -19,6 +19,11 @@ interface Figure {
 const FIGURES: Figure[] = [
   { title: "RSS", unit: "MiB", value: (s) => s.rssBytes / MiB },
   { title: "Live heap after a full GC", unit: "MiB", value: (s) => s.liveHeapBytes / MiB },
+  {
+    title: "External memory (Buffers, ArrayBuffers) after a full GC",
+    unit: "MiB",
+    value: (s) => s.externalBytes / MiB,
+  },
   { title: "Open file descriptors", unit: "fds", value: (s) => s.fds },
   { title: "Open sockets", unit: "sockets", value: (s) => s.sockets },
   { title: "Upstream TCP connections", unit: "conns", value: (s) => s.tcp.upstream },
@@ -47,6 +52,8 @@ export function summary(result: SoakResult): string {
     `  ${"".padEnd(26)}${"start".padStart(12)}${"end of load".padStart(12)}${"settled".padStart(12)}`,
     row("RSS", (s) => mib(s.rssBytes)),
     row("live heap (after GC)", (s) => mib(s.liveHeapBytes)),
+    row("V8 heap reserved", (s) => mib(s.heapTotalBytes)),
+    row("external (ArrayBuffers incl.)", (s) => mib(s.externalBytes)),
     row("open fds", (s) => String(s.fds)),
     row("sockets (all kinds)", (s) => String(s.sockets)),
     row("TCP: callers / upstream", (s) => `${s.tcp.callers} / ${s.tcp.upstream}`),

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CALL_KINDS } from "../../bench/soak/call-mix.js";
 import { runSoak } from "../../bench/soak/soak.js";
-import { summary } from "../../bench/soak/soak-report.js";
+import { failed, summary } from "../../bench/soak/soak-report.js";
 
 /**
  * A minute of mixed calls (normal, cancelled, short deadlines, upstream faults) through the
@@ -31,9 +31,7 @@ describe("soak", () => {
       });
       const text = summary(result);
       process.stdout.write(text);
-      const failed =
-        result.gatewayFailure !== undefined || result.trends.liveHeap.rising || result.trends.fds.rising;
-      if (failed) process.stdout.write(`gateway log kept in ${logFile}\n`);
+      if (failed(result)) process.stdout.write(`gateway log kept in ${logFile}\n`);
       else rmSync(dir, { recursive: true, force: true });
 
       expect(result.gatewayFailure, text).toBeUndefined();
