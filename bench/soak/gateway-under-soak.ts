@@ -39,8 +39,10 @@ export interface GatewayUnderSoakOptions extends ChildSetup {
 export async function startGatewayUnderSoak(options: GatewayUnderSoakOptions): Promise<GatewayUnderSoak> {
   const setup: ChildSetup = { config: options.config, upstreamPorts: options.upstreamPorts };
   const log = openSync(options.logFile, "w");
-  // process.execPath is the Node that runs the soak (the pinned Node 24 under npm scripts).
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", CHILD], {
+  // process.execPath is the Node that runs the soak (the pinned Node 24 under npm scripts); the
+  // semi-space size is the image's (Dockerfile), so that RSS is what a deployment shows.
+  const flags = ["--expose-gc", "--max-semi-space-size=64", "--import", "tsx"];
+  const child = spawn(process.execPath, [...flags, CHILD], {
     cwd: ROOT,
     env: { ...process.env, [SETUP_ENV]: JSON.stringify(setup), LOG_LEVEL: options.logLevel },
     stdio: ["ignore", log, "pipe", "ipc"],
