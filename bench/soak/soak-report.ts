@@ -53,7 +53,7 @@ export function summary(result: SoakResult): string {
     row("RSS", (s) => mib(s.rssBytes)),
     row("live heap (after GC)", (s) => mib(s.liveHeapBytes)),
     row("V8 heap reserved", (s) => mib(s.heapTotalBytes)),
-    row("external (ArrayBuffers incl.)", (s) => mib(s.externalBytes)),
+    row("external (Buffers)", (s) => mib(s.externalBytes)),
     row("open fds", (s) => String(s.fds)),
     row("sockets (all kinds)", (s) => String(s.sockets)),
     row("TCP: callers / upstream", (s) => `${s.tcp.callers} / ${s.tcp.upstream}`),
@@ -80,7 +80,7 @@ export function summary(result: SoakResult): string {
       "",
       `THE GATEWAY FAILED: ${failure.reason}`,
       failure.stderr.trimEnd(),
-      "calls open at that moment:",
+      "calls open at the last sample it answered, or started since (planned calls first):",
     );
     for (const call of failure.openCalls)
       lines.push(
