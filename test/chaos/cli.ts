@@ -4,6 +4,9 @@
 import { parseArgs } from "node:util";
 import { failureReport, replayBatch, runChaos } from "../support/chaos/chaos-run.js";
 
+// ^C and timeouts end the run through process.exit, so the gateway child is killed on the way out.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+
 const { values } = parseArgs({
   options: {
     cases: { type: "string", default: "300" },

@@ -75,6 +75,9 @@ export async function startChaosRig(): Promise<ChaosRig> {
   };
   let gateway = await spawnGateway(config);
   let client = new ChaosClient(gateway.url);
+  // A run killed from outside (a timeout, ^C) must not leave its gateway behind.
+  const killGateway = () => gateway.child.kill("SIGKILL");
+  process.once("exit", killGateway);
   return {
     upstreams,
     secrets,
@@ -97,6 +100,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
     usage: () => processUsage(gateway.child.pid),
     healthy: () => healthz(gateway.url),
     close: async () => {
+      process.off("exit", killGateway);
       client.close();
       await gateway.dispose();
       for (const upstream of upstreams.values()) await upstream.close();

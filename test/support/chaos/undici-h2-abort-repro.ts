@@ -1,0 +1,86 @@
+// The gateway stall that chaos runs find, without the gateway: an undici Pool (allowH2) whose
+// requests to a TLS HTTP/2 upstream are aborted 0-15 ms after they start. Within a few rounds the
+// client's main thread spins in node:http2's Http2Session::SendPendingData and its memory grows by
+// hundreds of MB a second. The client runs in a child process watched from here, and is killed
+// once it stops reporting or passes MAX_RSS_MB, so the machine is never at risk.
+//
+//   node --import tsx test/support/chaos/undici-h2-abort-repro.ts   (exit 1: reproduced)
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Pool } from "undici";
+import { startChaosUpstream } from "./chaos-upstream.js";
+
+const ROUNDS = 40;
+const CALLERS = 16;
+const MAX_RSS_MB = 1_000;
+const SILENCE_MS = 3_000;
+
+if (process.argv[2] === "client") await runClient(JSON.parse(process.argv[3] ?? "{}"));
+else process.exit(await watchClient());
+
+/** Rounds of CALLERS streaming requests, the i-th aborted after i ms; one line per round. */
+async function runClient({ origin, ca }: { origin: string; ca: string }): Promise<void> {
+  const pool = new Pool(origin, { allowH2: true, connect: { ca }, connections: 4 });
+  for (let round = 0; round < ROUNDS; round++) {
+    const calls = Array.from({ length: CALLERS }, async (_, i) => {
+      const body = JSON.stringify({
+        model: `r${round}-${i}`,
+        stream: true,
+        messages: [{ role: "user", content: "x" }],
+      });
+      const headers = { "content-type": "application/json" };
+      try {
+        const response = await pool.request({
+          method: "POST",
+          path: "/v1/chat/completions",
+          headers,
+          body,
+          signal: AbortSignal.timeout(i),
+        });
+        await response.body.text();
+      } catch {
+        // Aborted, as intended.
+      }
+    });
+    await Promise.all(calls);
+    console.log(`round ${round}`);
+  }
+  await pool.close();
+}
+
+/** Serves the upstream here and runs the client in a child; 1 when the child stalled. */
+async function watchClient(): Promise<number> {
+  const upstream = await startChaosUpstream({ wire: "openai", transport: "h2" });
+  const self = fileURLToPath(import.meta.url);
+  const target = JSON.stringify({ origin: upstream.origin, ca: upstream.ca });
+  const child = spawn(process.execPath, ["--import", "tsx", self, "client", target], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let lastLine = performance.now();
+  let rounds = 0;
+  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+    rounds += text.split("\n").filter(Boolean).length;
+    lastLine = performance.now();
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let verdict = 0;
+  for (let done = false; !done; ) {
+    done = await Promise.race([
+      exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 200)),
+    ]);
+    if (done) break;
+    const rssMb =
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+    if (rssMb > MAX_RSS_MB || performance.now() - lastLine > SILENCE_MS) {
+      console.log(`reproduced: after ${rounds} rounds the client stopped (RSS ${rssMb.toFixed(0)} MB)`);
+      child.kill("SIGKILL");
+      verdict = 1;
+      await exited;
+    }
+  }
+  if (verdict === 0) console.log(`not reproduced: ${rounds} rounds of ${CALLERS} aborted requests completed`);
+  await upstream.close();
+  return verdict;
+}
