@@ -1,7 +1,9 @@
 // The gateway stall that chaos runs find, without the gateway: an undici Pool (allowH2) whose
 // requests to a TLS HTTP/2 upstream are aborted 0-15 ms after they start. Within a few rounds the
 // client's main thread spins in node:http2's Http2Session::SendPendingData and its memory grows by
-// hundreds of MB a second. The client runs in a child process watched from here, and is killed
+// hundreds of MB a second. (Measured: one request per round never stalls; 16 with no signal, or
+// aborted 30-45 ms in, after their answers ended, pass 40 rounds; 4 aborted 0-3 ms in stall.)
+// The client runs in a child process watched from here, and is killed
 // once it stops reporting or passes MAX_RSS_MB, so the machine is never at risk.
 //
 //   node --import tsx test/support/chaos/undici-h2-abort-repro.ts   (exit 1: reproduced)
