@@ -73,11 +73,28 @@ export async function startChaosRig(): Promise<ChaosRig> {
     router: { max_attempts: 3, retry_backoff: "10ms", max_retry_backoff: "100ms" },
     providers,
   };
-  let gateway = await spawnGateway(config);
+  // Every gateway this rig started: a run killed from outside (a timeout, ^C) must leave none behind.
+  const started = new Set<GatewayProcess>();
+  let closed = false;
+  const spawn = async () => {
+    // fast-check's time limit abandons a batch mid-run, and it may still ask for a restart after close.
+    const refuse = () => new Error("the chaos rig is closed");
+    if (closed) throw refuse();
+    const spawned = await spawnGateway(config);
+    if (closed) {
+      await spawned.dispose();
+      throw refuse();
+    }
+    started.add(spawned);
+    void spawned.exited.then(() => started.delete(spawned));
+    return spawned;
+  };
+  const killGateways = () => {
+    for (const each of started) each.child.kill("SIGKILL");
+  };
+  process.once("exit", killGateways);
+  let gateway = await spawn();
   let client = new ChaosClient(gateway.url);
-  // A run killed from outside (a timeout, ^C) must not leave its gateway behind.
-  const killGateway = () => gateway.child.kill("SIGKILL");
-  process.once("exit", killGateway);
   return {
     upstreams,
     secrets,
@@ -87,7 +104,7 @@ export async function startChaosRig(): Promise<ChaosRig> {
     restart: async () => {
       client.close();
       await gateway.dispose();
-      gateway = await spawnGateway(config);
+      gateway = await spawn();
       client = new ChaosClient(gateway.url);
     },
     fds: () => {
@@ -100,8 +117,10 @@ export async function startChaosRig(): Promise<ChaosRig> {
     usage: () => processUsage(gateway.child.pid),
     healthy: () => healthz(gateway.url),
     close: async () => {
-      process.off("exit", killGateway);
+      closed = true;
+      process.off("exit", killGateways);
       client.close();
+      await Promise.all([...started].map((each) => each.dispose()));
       await gateway.dispose();
       for (const upstream of upstreams.values()) await upstream.close();
       for (const name of upstreams.keys()) rmSync(`${caPrefix}-${name}.pem`, { force: true });
