@@ -6,11 +6,13 @@
 // The client runs in a child process watched from here, and is killed
 // once it stops reporting or passes MAX_RSS_MB, so the machine is never at risk.
 //
-//   node --import tsx test/support/chaos/undici-h2-abort-repro.ts   (exit 1: reproduced)
+//   node --import tsx test/support/chaos/undici-h2-abort-repro.ts [demo]   (exit 1: reproduced)
+// `demo` serves the gateway's own demo upstream instead of the chaos one: it stalls the same.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
+import { DemoUpstream } from "../../../src/demo/demo-upstream.js";
 import { startChaosUpstream } from "./chaos-upstream.js";
 
 const ROUNDS = 40;
@@ -53,7 +55,10 @@ async function runClient({ origin, ca }: { origin: string; ca: string }): Promis
 
 /** Serves the upstream here and runs the client in a child; 1 when the child stalled. */
 async function watchClient(): Promise<number> {
-  const upstream = await startChaosUpstream({ wire: "openai", transport: "h2" });
+  const upstream =
+    process.argv[2] === "demo"
+      ? await new DemoUpstream().start()
+      : await startChaosUpstream({ wire: "openai", transport: "h2" });
   const self = fileURLToPath(import.meta.url);
   const target = JSON.stringify({ origin: upstream.origin, ca: upstream.ca });
   const child = spawn(process.execPath, ["--import", "tsx", self, "client", target], {
