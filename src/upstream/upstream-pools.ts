@@ -12,6 +12,8 @@ import {
 } from "./origin-counters.js";
 import { awaitConnectionFacts, isIdle, REQUEST_TAG_HEADER, trackSocket } from "./socket-ledger.js";
 import { toUpstreamError } from "./upstream-error.js";
+// Installed with the pools: the reset code of an aborted HTTP/2 request (see the module).
+import "./http2-cancel-on-abort.js";
 
 export interface UpstreamRequest {
   method: "GET" | "POST";
