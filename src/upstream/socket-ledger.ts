@@ -66,6 +66,9 @@ subscribe("undici:client:sendHeaders", (message) => {
   const { request, socket } = message as { request: UndiciRequest; socket: Socket };
   const record = sockets.get(socket);
   if (record === undefined) return;
+  // undici sends a refused or unprocessed request again by itself (REFUSED_STREAM, GOAWAY), with
+  // no completion for the attempt before: that attempt is over now.
+  onRequestDone(message);
   const { counters } = record;
   const reused = record.requests > 0;
   record.requests++;

@@ -136,6 +136,8 @@ describe("REFUSED_STREAM", () => {
       expect((error as GatewayError).message).toContain("refused the stream (REFUSED_STREAM)");
       expect(isRetryable(error)).toBe(true);
       expect(streams).toBe(2);
+      // Both attempts were counted as sent, and both as over.
+      expect(pools.snapshot().totals).toMatchObject({ requestsTotal: 2, inFlight: 0 });
     } finally {
       await pools.close();
     }
