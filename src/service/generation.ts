@@ -48,9 +48,10 @@ interface OpenedStream {
 }
 
 /**
- * A streamed generation through the router. The stream is retried elsewhere only until its
- * first content event, since nothing has reached the caller before that. The events end the
- * upstream stream when the caller stops reading.
+ * A streamed generation through the router. Nothing reaches the caller before the stream's first
+ * content event, so a failure until then may be retried elsewhere, unless the upstream had begun
+ * its answer (the provider marks that: it is never sent twice). The events end the upstream
+ * stream when the caller stops reading.
  */
 export async function generateStream(
   router: ModelRouter,

@@ -37,8 +37,9 @@ export function toUpstreamError(
   signal?: AbortSignal,
   progress: RequestProgress = "unanswered",
 ): GatewayError {
-  // Already classified (by a provider's wire format, say): the provider's own word stands.
-  if (error instanceof GatewayError) return error;
+  // Already classified (by a provider's wire format, say): the provider's own word stands, but
+  // an error event after a 200 still came from an upstream that had taken the request.
+  if (error instanceof GatewayError) return progress === "answered" ? answered(error) : error;
   if (signal?.aborted) {
     return new GatewayError("cancelled", `the request to ${origin} was abandoned by its caller`, {
       cause: error,
@@ -46,12 +47,20 @@ export function toUpstreamError(
   }
   const failure = classify(error, origin);
   if (progress === "unanswered") return failure;
-  // Still the deployment's failure (retryable counts toward its cooldown), but not to be resent.
-  return new GatewayError(failure.kind, `${failure.message}, after ${origin} had begun its answer`, {
+  return answered(failure, `${failure.message}, after ${origin} had begun its answer`, error);
+}
+
+/** The same failure, marked as coming after the upstream's answer began: never to be resent. */
+function answered(failure: GatewayError, message = failure.message, cause = failure.cause): GatewayError {
+  if (failure.answered) return failure;
+  // Still the deployment's failure (retryable counts toward its cooldown), but not to be sent again.
+  return new GatewayError(failure.kind, message, {
     retryable: failure.retryable,
     answered: true,
+    status: failure.status,
     reason: failure.reason,
-    cause: error,
+    retryAfterMs: failure.retryAfterMs,
+    cause,
   });
 }
 

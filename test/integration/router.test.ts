@@ -316,14 +316,29 @@ describe("streams", () => {
     expect((await g.deployments("chat")).broken).toMatchObject({ inFlight: 0, failuresTotal: 1n });
   });
 
+  it("does not resend a stream whose 200 carried an error event before any content: the upstream had answered", async () => {
+    const g = await launch({
+      providers: ["broken", "spare"],
+      models: { chat: group(["broken", "spare"], [2, 1]) },
+    });
+    g.fakes.broken.respondWith({ kind: "stream", text: TEXT, errorAfterEvents: 1 });
+
+    const { text, error } = await readUntilError(g.client.generateStream(streamRequest("chat")));
+
+    expect(text).toBe("");
+    expect(error.code).toBe(Code.Internal);
+    expect(error.rawMessage).toContain("in the stream");
+    expect(g.calls("broken").length).toBe(1);
+    expect(g.calls("spare").length).toBe(0);
+    // Still the deployment's failure.
+    expect((await g.deployments("chat")).broken).toMatchObject({ inFlight: 0, failuresTotal: 1n });
+  });
+
   it.each<{ name: string; scenario: ScenarioOf<OpenAIAnswer> }>([
     { name: "HTTP 503", scenario: { kind: "error", status: 503 } },
-    {
-      name: "an in-band error before any content",
-      scenario: { kind: "stream", text: TEXT, errorAfterEvents: 1 },
-    },
+    { name: "a connection reset before the headers", scenario: { kind: "reset" } },
   ])(
-    "retries a stream that failed before its first delta ($name): one clean stream",
+    "retries a stream that failed before its response began ($name): one clean stream",
     async ({ scenario }) => {
       const g = await launch({
         providers: ["broken", "spare"],
