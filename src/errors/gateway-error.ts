@@ -12,17 +12,16 @@ export type ErrorKind =
   | "unavailable"
   | "deadline_exceeded"
   | "cancelled"
-  | "internal"
-  | "unknown";
+  | "internal";
 
 export interface GatewayErrorOptions {
   /** Whether another attempt (here or at another deployment) may succeed. */
   retryable?: boolean;
   /**
-   * The upstream had answered (its response headers arrived) before the failure, so it may have
-   * processed and billed the request: the request is not sent again, retryable or not.
+   * The request had reached the upstream before the failure, so the upstream may have processed
+   * and billed it: it is never sent again, retryable or not.
    */
-  answered?: boolean;
+  delivered?: boolean;
   /** The upstream HTTP status, when there was one. */
   status?: number;
   /** A stable reason a client can switch on, e.g. "UPSTREAM_HTTP_429". */
@@ -34,7 +33,7 @@ export interface GatewayErrorOptions {
 
 export class GatewayError extends Error {
   readonly retryable: boolean;
-  readonly answered: boolean;
+  readonly delivered: boolean;
   readonly status: number | undefined;
   readonly reason: string | undefined;
   readonly retryAfterMs: number | undefined;
@@ -47,9 +46,22 @@ export class GatewayError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "GatewayError";
     this.retryable = options.retryable ?? false;
-    this.answered = options.answered ?? false;
+    this.delivered = options.delivered ?? false;
     this.status = options.status;
     this.reason = options.reason;
     this.retryAfterMs = options.retryAfterMs;
+  }
+
+  /** This failure, as one that happened after the request had reached the upstream. */
+  asDelivered(message = this.message): GatewayError {
+    if (this.delivered) return this;
+    return new GatewayError(this.kind, message, {
+      retryable: this.retryable,
+      delivered: true,
+      status: this.status,
+      reason: this.reason,
+      retryAfterMs: this.retryAfterMs,
+      cause: this.cause,
+    });
   }
 }

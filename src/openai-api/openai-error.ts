@@ -11,7 +11,6 @@ const STATUS: Record<ErrorKind, [status: number, type: string]> = {
   deadline_exceeded: [504, "timeout_error"],
   cancelled: [499, "api_error"],
   internal: [500, "api_error"],
-  unknown: [502, "api_error"],
 };
 
 export interface OpenAIErrorReply {

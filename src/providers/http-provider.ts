@@ -8,7 +8,7 @@ import type {
   UpstreamFacts,
   WireFormat,
 } from "./provider.js";
-import { parseJsonBody, readText, readToEnd, streamEvents } from "./response-body.js";
+import { MAX_ERROR_BODY_BYTES, parseJsonBody, readText, readToEnd, streamEvents } from "./response-body.js";
 
 /**
  * A signal that follows `signal` until released. The caller's signal also fires when its RPC
@@ -44,14 +44,16 @@ export class HttpProvider implements Provider {
 
   async generate(request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
     const { response, upstream } = await this.send(request, false, signal);
-    const text = await this.read(response, signal, "answered", (body) => readText(body, this.name));
+    const text = await readText(response.body, this.name).catch((error: unknown) => {
+      throw toUpstreamError(error, this.origin, signal, "answered");
+    });
     return { ...this.format.parseCompletion(parseJsonBody(text, this.name)), upstream };
   }
 
   async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatStreamEvent> {
     const upstreamSignal = followUntilReleased(signal);
     let body: UpstreamResponse["body"] | undefined;
-    let progress: RequestProgress = "unanswered";
+    let progress: RequestProgress = "unsent";
     let started = false;
     let complete = false;
     try {
@@ -104,22 +106,9 @@ export class HttpProvider implements Provider {
     };
     if (response.statusCode !== 200) {
       // An error status is a refusal, whether or not its body arrives whole.
-      const text = await this.read(response, signal, "unanswered", (body) => readText(body, this.name));
+      const text = await readText(response.body, this.name, MAX_ERROR_BODY_BYTES).catch(() => "");
       throw this.format.httpError(response.statusCode, text, response.headers);
     }
     return { response, upstream };
-  }
-
-  private async read<T>(
-    response: UpstreamResponse,
-    signal: AbortSignal,
-    progress: RequestProgress,
-    reader: (body: UpstreamResponse["body"]) => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await reader(response.body);
-    } catch (error) {
-      throw toUpstreamError(error, this.origin, signal, progress);
-    }
   }
 }

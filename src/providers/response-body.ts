@@ -20,15 +20,17 @@ export function readToEnd(body: Body): void {
 
 /** The largest unary answer read, in bytes: far above any completion, far below a memory problem. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** The largest error body read: providers' are a few hundred bytes. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
-/** The body as text, refused past MAX_BODY_BYTES instead of buffered without bound. */
-export async function readText(body: Body, provider: string): Promise<string> {
+/** The body as text, refused past `maxBytes` instead of buffered without bound. */
+export async function readText(body: Body, provider: string, maxBytes = MAX_BODY_BYTES): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      throw new GatewayError("unavailable", `${provider} answered with a body over ${MAX_BODY_BYTES} bytes`, {
+    if (size > maxBytes) {
+      throw new GatewayError("unavailable", `${provider} answered with a body over ${maxBytes} bytes`, {
         reason: "UPSTREAM_MALFORMED",
       });
     }

@@ -29,6 +29,8 @@ export async function* decodeSse(
   for await (const chunk of body) {
     parser.feed(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
     if (overflowed) {
+      // What came whole before the oversized event is still the upstream's answer.
+      yield* pending;
       throw new GatewayError(
         "unavailable",
         `${provider} sent a stream event over ${MAX_EVENT_CHARS} characters`,

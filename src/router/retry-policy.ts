@@ -14,10 +14,10 @@ export function backoffMs(retry: number, policy: BackoffPolicy, random: () => nu
 
 /**
  * Whether another attempt may help and is safe: the provider layer classified the failure, and a
- * request the upstream had answered is never sent twice.
+ * request that had reached the upstream is never sent twice.
  */
 export function isRetryable(error: unknown): error is GatewayError {
-  return error instanceof GatewayError && error.retryable && !error.answered;
+  return error instanceof GatewayError && error.retryable && !error.delivered;
 }
 
 /** Waits `ms` on `clock`, or rejects as soon as the caller's signal aborts. */

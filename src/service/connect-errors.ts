@@ -12,7 +12,6 @@ const CODES: Record<ErrorKind, Code> = {
   deadline_exceeded: Code.DeadlineExceeded,
   cancelled: Code.Canceled,
   internal: Code.Internal,
-  unknown: Code.Unknown,
 };
 
 /**

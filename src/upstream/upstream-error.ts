@@ -2,11 +2,12 @@ import { constants as h2 } from "node:http2";
 import { GatewayError } from "../errors/gateway-error.js";
 
 /**
- * How far a request got before it failed, which decides whether it may be sent again. Until
- * response headers arrive the upstream has answered nothing; after them it has accepted the
- * request and may be generating (and billing) it, so sending it again could bill it twice.
+ * How far a request got before it failed, which decides whether it may be sent again. An unsent
+ * request never reached the upstream. A sent one did (its headers were written), and the upstream
+ * may be generating, and billing, the answer: for a unary call the headers come only once the
+ * whole completion is done. An answered one had its response headers back.
  */
-export type RequestProgress = "unanswered" | "answered";
+export type RequestProgress = "unsent" | "sent" | "answered";
 
 /** HTTP/2 error codes by number (RFC 9113, section 7), for messages a person can read. */
 const H2_ERROR_NAMES = [
@@ -35,34 +36,25 @@ export function toUpstreamError(
   error: unknown,
   origin: string,
   signal?: AbortSignal,
-  progress: RequestProgress = "unanswered",
+  progress: RequestProgress = "unsent",
 ): GatewayError {
   // Already classified (by a provider's wire format, say): the provider's own word stands, but
   // an error event after a 200 still came from an upstream that had taken the request.
-  if (error instanceof GatewayError) return progress === "answered" ? answered(error) : error;
+  if (error instanceof GatewayError) return progress === "unsent" ? error : error.asDelivered();
   if (signal?.aborted) {
     return new GatewayError("cancelled", `the request to ${origin} was abandoned by its caller`, {
       cause: error,
     });
   }
   const failure = classify(error, origin);
-  if (progress === "unanswered") return failure;
-  return answered(failure, `${failure.message}, after ${origin} had begun its answer`, error);
+  if (progress === "unsent" || (progress === "sent" && UNPROCESSED.has(failure.reason ?? ""))) return failure;
+  const when =
+    progress === "sent" ? `after the request reached ${origin}` : `after ${origin} had begun its answer`;
+  return failure.asDelivered(`${failure.message}, ${when}`);
 }
 
-/** The same failure, marked as coming after the upstream's answer began: never to be resent. */
-function answered(failure: GatewayError, message = failure.message, cause = failure.cause): GatewayError {
-  if (failure.answered) return failure;
-  // Still the deployment's failure (retryable counts toward its cooldown), but not to be sent again.
-  return new GatewayError(failure.kind, message, {
-    retryable: failure.retryable,
-    answered: true,
-    status: failure.status,
-    reason: failure.reason,
-    retryAfterMs: failure.retryAfterMs,
-    cause,
-  });
-}
+/** Failures that HTTP/2 defines as "the server processed none of it", whatever was sent (RFC 9113, 8.7). */
+const UNPROCESSED = new Set(["UPSTREAM_REFUSED_STREAM", "UPSTREAM_GOAWAY"]);
 
 function classify(error: unknown, origin: string): GatewayError {
   const {
@@ -75,9 +67,13 @@ function classify(error: unknown, origin: string): GatewayError {
     message?: unknown;
   };
   const name = typeof code === "string" ? code : "";
+  if (name === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
+    return unavailable(`${origin} sent a body of another length than it announced`, name, error);
+  }
   if (typeof http2ErrorCode === "number") return streamReset(http2ErrorCode, origin, error);
-  if (typeof message === "string" && message.includes("GOAWAY")) {
-    // A GOAWAY fails only streams undici could not replay on a new connection: not yet answered.
+  if ((name === "UND_ERR_INFO" || name === "UND_ERR_SOCKET") && String(message).includes('"GOAWAY"')) {
+    // undici fails on a GOAWAY only the streams above its last stream id that it could not replay
+    // on a new connection: streams the server says it did not process.
     return new GatewayError("unavailable", `${origin} closed the connection (GOAWAY)`, {
       retryable: true,
       reason: "UPSTREAM_GOAWAY",
@@ -106,7 +102,6 @@ function classify(error: unknown, origin: string): GatewayError {
     case "UND_ERR_CLOSED":
     case "UND_ERR_INFO":
     case "UND_ERR_ABORTED":
-    case "UND_ERR_RES_CONTENT_LENGTH_MISMATCH":
     case "ERR_HTTP2_GOAWAY_SESSION":
     case "ERR_HTTP2_STREAM_ERROR":
     case "ERR_HTTP2_SESSION_ERROR":

@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import tls from "node:tls";
 import { buildConnector, Client, type Dispatcher, Pool } from "undici";
 import type { PoolConfig } from "../config/schema.js";
+import { installHttp2CancelOnAbort } from "./http2-cancel-on-abort.js";
 import {
   type CountersSnapshot,
   OriginCounters,
@@ -12,8 +13,6 @@ import {
 } from "./origin-counters.js";
 import { awaitConnectionFacts, isIdle, REQUEST_TAG_HEADER, trackSocket } from "./socket-ledger.js";
 import { toUpstreamError } from "./upstream-error.js";
-// Installed with the pools: the reset code of an aborted HTTP/2 request (see the module).
-import "./http2-cancel-on-abort.js";
 
 export interface UpstreamRequest {
   method: "GET" | "POST";
@@ -46,7 +45,9 @@ const tagPrefix = Math.random().toString(36).slice(2, 8);
 export class UpstreamPools {
   private readonly origins = new Map<string, OriginPool>();
 
-  constructor(private readonly defaults: PoolConfig) {}
+  constructor(private readonly defaults: PoolConfig) {
+    installHttp2CancelOnAbort();
+  }
 
   /** Declares an origin and its settings; the first declaration of an origin wins. */
   register(origin: string, options: OriginOptions = {}): void {
@@ -130,12 +131,20 @@ class OriginPool {
       // Whoever reads the body gets its errors through their own listener; this one is for the
       // moments nobody reads: a body destroyed after undici had its end (RequestAbortedError) or
       // failing while a reader is between chunks would otherwise be an uncaught 'error' event.
+      // Attached as the response resolves: undici destroys a failing body a microtask after it
+      // settles this promise (api-request.js), never sooner.
       response.body.on("error", ignoreError);
       if (dispatcher instanceof Client) closeWhenRead(response.body, dispatcher, this.oneShotClients);
       return { statusCode: response.statusCode, headers: response.headers, body: response.body, connection };
     } catch (error) {
       if (dispatcher instanceof Client) this.retire(dispatcher);
-      throw toUpstreamError(error, this.origin, request.signal);
+      // Headers written (the ledger told their socket) means the upstream may have the request.
+      throw toUpstreamError(
+        error,
+        this.origin,
+        request.signal,
+        connection.protocol === "" ? "unsent" : "sent",
+      );
     } finally {
       forget();
     }

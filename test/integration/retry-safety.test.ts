@@ -88,13 +88,44 @@ describe("a request is resent only when the upstream had not answered it", () =>
     expect(sent()).toBe(1);
   });
 
-  it("a unary call whose connection is cut before any answer is resent, and served", async () => {
-    // Each deployment cuts its first request: the third attempt is served.
-    for (const fake of Object.values(g.fakes)) fake.respondWith({ kind: "reset" });
+  it("a unary call whose connection is cut after the request arrived, before any answer, is not resent", async () => {
+    // The upstream may be generating it: for a unary call the headers come only when it is done.
+    for (const fake of Object.values(g.fakes)) fake.respondAlways({ kind: "reset" });
+    const error = await errorOf(g.client.generate(generateRequest("chat"), { timeoutMs: 5_000 }));
+    expect(error.code).toBe(Code.Unavailable);
+    expect(error.rawMessage).toContain("after the request reached");
+    expect(sent()).toBe(1);
+  });
+});
+
+describe("a request that never reached an upstream is sent to another", () => {
+  let g: RouterGateway<"gone" | "spare">;
+
+  beforeAll(async () => {
+    g = await startRouterGateway({
+      providers: ["gone", "spare"],
+      // The heavier one is picked first.
+      models: {
+        chat: {
+          deployments: [
+            { provider: "gone", model: "m", weight: 2 },
+            { provider: "spare", model: "m", weight: 1 },
+          ],
+        },
+      },
+      router: { retry_backoff: "1ms", max_retry_backoff: "5ms" },
+    });
+    await g.fakes.gone.close();
+  });
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  it("a connection refused is retried on the other deployment, and served", async () => {
     const reply = await g.client.generate(generateRequest("chat"), { timeoutMs: 5_000 });
     expect(reply.text).not.toBe("");
-    expect(reply.upstream?.attempts).toBe(3);
-    expect(sent()).toBe(3);
+    expect(reply.upstream).toMatchObject({ provider: "spare", attempts: 2 });
+    expect(chatRequests(g.fakes.spare).length).toBe(1);
   });
 });
 
@@ -121,7 +152,7 @@ describe("REFUSED_STREAM", () => {
     server.close();
   });
 
-  it("is retryable and not answered: the upstream processed nothing (undici replays it once itself first)", async () => {
+  it("is retryable and not delivered: the upstream processed nothing (undici replays it once itself first)", async () => {
     const pools = new UpstreamPools(parseConfig({}).pool);
     pools.register(origin, { ca, pool: { warm_up: false } });
     try {
@@ -132,7 +163,7 @@ describe("REFUSED_STREAM", () => {
           (e: unknown) => e,
         );
       expect(error).toBeInstanceOf(GatewayError);
-      expect(error).toMatchObject({ reason: "UPSTREAM_REFUSED_STREAM", retryable: true, answered: false });
+      expect(error).toMatchObject({ reason: "UPSTREAM_REFUSED_STREAM", retryable: true, delivered: false });
       expect((error as GatewayError).message).toContain("refused the stream (REFUSED_STREAM)");
       expect(isRetryable(error)).toBe(true);
       expect(streams).toBe(2);

@@ -334,35 +334,32 @@ describe("streams", () => {
     expect((await g.deployments("chat")).broken).toMatchObject({ inFlight: 0, failuresTotal: 1n });
   });
 
+  // What never reached an upstream (a refused connection) is retried too: retry-safety.test.ts.
   it.each<{ name: string; scenario: ScenarioOf<OpenAIAnswer> }>([
     { name: "HTTP 503", scenario: { kind: "error", status: 503 } },
-    { name: "a connection reset before the headers", scenario: { kind: "reset" } },
-  ])(
-    "retries a stream that failed before its response began ($name): one clean stream",
-    async ({ scenario }) => {
-      const g = await launch({
-        providers: ["broken", "spare"],
-        models: { chat: group(["broken", "spare"], [2, 1]) },
-      });
-      g.fakes.broken.respondWith(scenario);
-      g.fakes.spare.respondAlways({ kind: "stream", text: TEXT });
+  ])("retries a stream the upstream refused ($name): one clean stream", async ({ scenario }) => {
+    const g = await launch({
+      providers: ["broken", "spare"],
+      models: { chat: group(["broken", "spare"], [2, 1]) },
+    });
+    g.fakes.broken.respondWith(scenario);
+    g.fakes.spare.respondAlways({ kind: "stream", text: TEXT });
 
-      const { events, order, text } = await collect(g.client.generateStream(streamRequest("chat")));
+    const { events, order, text } = await collect(g.client.generateStream(streamRequest("chat")));
 
-      expect(text).toBe(TEXT);
-      expect(order).toEqual(["start", ...TEXT.split(" ").map(() => "delta"), "finish"]);
-      const first = events[0];
-      expect(first?.case === "start" && first.value.model).toBe("chat");
-      const finish = events.at(-1);
-      expect(finish?.case === "finish" && finish.value.upstream).toMatchObject({
-        provider: "spare",
-        model: "spare-model",
-        attempts: 2,
-      });
-      expect(g.calls("broken").length).toBe(1);
-      expect(g.calls("spare").length).toBe(1);
-    },
-  );
+    expect(text).toBe(TEXT);
+    expect(order).toEqual(["start", ...TEXT.split(" ").map(() => "delta"), "finish"]);
+    const first = events[0];
+    expect(first?.case === "start" && first.value.model).toBe("chat");
+    const finish = events.at(-1);
+    expect(finish?.case === "finish" && finish.value.upstream).toMatchObject({
+      provider: "spare",
+      model: "spare-model",
+      attempts: 2,
+    });
+    expect(g.calls("broken").length).toBe(1);
+    expect(g.calls("spare").length).toBe(1);
+  });
 });
 
 describe("deadline", () => {

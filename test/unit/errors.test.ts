@@ -8,6 +8,7 @@ import { selfSignedCertificate } from "../../src/demo/self-signed-certificate.js
 import { type ErrorKind, GatewayError } from "../../src/errors/gateway-error.js";
 import { classifyStatus } from "../../src/providers/http-status.js";
 import { httpError } from "../../src/providers/openai/errors.js";
+import { isRetryable } from "../../src/router/retry-policy.js";
 import { toConnectError } from "../../src/service/connect-errors.js";
 import { toUpstreamError } from "../../src/upstream/upstream-error.js";
 
@@ -88,6 +89,99 @@ describe("toUpstreamError", () => {
   test("a GatewayError passes through unchanged", () => {
     const original = new GatewayError("not_found", "no such model");
     expect(toUpstreamError(original, ORIGIN)).toBe(original);
+  });
+
+  /** An error as undici makes it for an HTTP/2 stream reset by the peer. */
+  const resetError = (rstCode: number) =>
+    Object.assign(codedError("UND_ERR_SOCKET", "stream reset"), { http2ErrorCode: rstCode });
+  /** The error undici fails an unreplayable stream with on a GOAWAY (client-h2.js getGoAwayError). */
+  const goAwayError = () => codedError("UND_ERR_SOCKET", 'HTTP/2: "GOAWAY" frame received with code 0');
+
+  describe("what may be sent again, by how far the request got (issue 11)", () => {
+    test.each([
+      { what: "a connect failure", error: () => codedError("ECONNREFUSED"), progress: "unsent" },
+      {
+        what: "a reset before the headers were written",
+        error: () => codedError("ECONNRESET"),
+        progress: "unsent",
+      },
+      { what: "REFUSED_STREAM after sending", error: () => resetError(7), progress: "sent" },
+      { what: "a GOAWAY that left the stream unprocessed", error: goAwayError, progress: "sent" },
+    ] as const)("$what is retryable and not delivered", ({ error, progress }) => {
+      const failure = toUpstreamError(error(), ORIGIN, notAborted, progress);
+      expect(failure).toMatchObject({ retryable: true, delivered: false });
+      expect(isRetryable(failure)).toBe(true);
+    });
+
+    test.each([
+      {
+        what: "a reset after sending",
+        error: () => codedError("ECONNRESET"),
+        progress: "sent",
+        words: "after the request reached",
+      },
+      {
+        what: "INTERNAL_ERROR after sending",
+        error: () => resetError(2),
+        progress: "sent",
+        words: "reset the stream (INTERNAL_ERROR)",
+      },
+      {
+        what: "headers that never came",
+        error: () => codedError("UND_ERR_HEADERS_TIMEOUT"),
+        progress: "sent",
+        words: "after the request reached",
+      },
+      {
+        what: "a reset after the answer began",
+        error: () => codedError("ECONNRESET"),
+        progress: "answered",
+        words: "had begun its answer",
+      },
+      {
+        what: "REFUSED_STREAM after the answer began (a broken server)",
+        error: () => resetError(7),
+        progress: "answered",
+        words: "had begun its answer",
+      },
+    ] as const)(
+      "$what is delivered: still the deployment's failure, never sent again",
+      ({ error, progress, words }) => {
+        const failure = toUpstreamError(error(), ORIGIN, notAborted, progress);
+        expect(failure).toMatchObject({ delivered: true });
+        expect(failure.message).toContain(words);
+        expect(isRetryable(failure)).toBe(false);
+      },
+    );
+
+    test("a provider's own error after the answer began keeps its word, and is delivered", () => {
+      const event = new GatewayError(
+        "unavailable",
+        "anthropic overloaded_error: Overloaded (in the stream)",
+        {
+          retryable: true,
+          status: 529,
+          reason: "UPSTREAM_STREAM_ERROR",
+          retryAfterMs: 2000,
+        },
+      );
+      const failure = toUpstreamError(event, ORIGIN, notAborted, "answered");
+      expect(failure).toMatchObject({
+        kind: "unavailable",
+        message: event.message,
+        retryable: true,
+        delivered: true,
+        status: 529,
+        reason: "UPSTREAM_STREAM_ERROR",
+        retryAfterMs: 2000,
+      });
+      expect(toUpstreamError(event, ORIGIN, notAborted, "unsent")).toBe(event);
+    });
+
+    test("HTTP/2 reset codes are named", () => {
+      expect(toUpstreamError(resetError(11), ORIGIN).message).toContain("(ENHANCE_YOUR_CALM)");
+      expect(toUpstreamError(resetError(99), ORIGIN).message).toContain("(code 99)");
+    });
   });
 
   // Regression: a DOMException has a numeric legacy `code` (TimeoutError: 23), which once made the
@@ -256,7 +350,6 @@ describe("toConnectError", () => {
     deadline_exceeded: Code.DeadlineExceeded,
     cancelled: Code.Canceled,
     internal: Code.Internal,
-    unknown: Code.Unknown,
   };
 
   test.each(Object.entries(codeOfKind) as [ErrorKind, Code][])("%s becomes Code %i", (kind, code) => {

@@ -175,19 +175,31 @@ describe("an error event in the stream, in small pieces", () => {
   });
 });
 
-// A request the upstream answered may have been billed: it is not sent again.
+// A request that reached the upstream may have been billed: it is not sent again.
 describe("whether a failure may be retried", () => {
-  it("may retry a request whose connection broke before any response", async () => {
+  it("may retry a request that never reached the upstream (nothing listens)", async () => {
+    const closed = await startFakeOpenAI({ apiKey: KEY });
+    const origin = closed.origin;
+    await closed.close();
+    pools.register(origin, { ca: closed.ca });
+    const provider = createOpenAIProvider({ name: "gone", baseUrl: `${origin}/v1`, apiKey: KEY }, pools);
+    const error = await failureOf(provider.generate(REQUEST, new AbortController().signal));
+    expect(error).toMatchObject({ kind: "unavailable", reason: "UPSTREAM_ECONNREFUSED", delivered: false });
+    expect(isRetryable(error)).toBe(true);
+  });
+
+  it("does not retry a request whose connection broke after it arrived, before any response", async () => {
     openai.respondWith({ kind: "reset" });
     const error = await failureOf(providers.openai.generate(REQUEST, new AbortController().signal));
-    expect(error).toMatchObject({ kind: "unavailable", retryable: true, answered: false });
-    expect(isRetryable(error)).toBe(true);
+    expect(error).toMatchObject({ kind: "unavailable", retryable: true, delivered: true });
+    expect(error.message).toContain("after the request reached");
+    expect(isRetryable(error)).toBe(false);
   });
 
   it("may retry an error status: the upstream refused the request", async () => {
     anthropicH2.respondWith({ kind: "error", status: 529 });
     const error = await failureOf(providers["anthropic-h2"].generate(REQUEST, new AbortController().signal));
-    expect(error).toMatchObject({ retryable: true, answered: false, status: 529 });
+    expect(error).toMatchObject({ retryable: true, delivered: false, status: 529 });
     expect(isRetryable(error)).toBe(true);
   });
 
@@ -200,7 +212,7 @@ describe("whether a failure may be retried", () => {
       resetAfterEvents: 1,
     });
     const error = await failureOf(providers["anthropic-h1"].generate(REQUEST, new AbortController().signal));
-    expect(error).toMatchObject({ kind: "unavailable", answered: true });
+    expect(error).toMatchObject({ kind: "unavailable", delivered: true });
     expect(isRetryable(error)).toBe(false);
   });
 
@@ -212,7 +224,7 @@ describe("whether a failure may be retried", () => {
       const fake = name === "anthropic-h1" ? anthropicH1 : anthropicH2;
       fake.respondWith({ kind: "stream", text: "one two three", resetAfterEvents: 2, resetMode: "stream" });
       const { error } = await readStream(providers[name]);
-      expect(error).toMatchObject({ answered: true });
+      expect(error).toMatchObject({ delivered: true });
       expect(isRetryable(error)).toBe(false);
       expect((await readStream(providers[name])).text).toBe(DEFAULT_TEXT);
     },
