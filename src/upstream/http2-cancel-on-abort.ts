@@ -8,15 +8,22 @@ import { REQUEST_TAG_HEADER } from "./socket-ledger.js";
  * pending data is flushed; for a stream destroyed meanwhile, its session then spins in
  * SendPendingData and its output buffer grows by hundreds of MB a second. One caller cancelling
  * while a slow answer was arriving froze the whole gateway (the chaos and soak runs found it;
- * `test/support/chaos/undici-h2-abort-repro.ts` shows it with undici alone). An abandoned stream
+ * `bench/repro/undici-h2-abort-spin.ts` shows it with undici alone, and without it with this fix). An abandoned stream
  * is what CANCEL is for (RFC 9113, section 7), and Node sends that at once: so a close without a
  * code, on the streams of our pools, says CANCEL.
  */
-subscribe("http2.client.stream.created", (message) => {
-  const { stream, headers } = message as { stream: ClientHttp2Stream; headers: Record<string, unknown> };
-  if (headers[REQUEST_TAG_HEADER] === undefined) return;
-  const close = stream.close;
-  stream.close = (code = constants.NGHTTP2_CANCEL, callback) => {
-    close.call(stream, code === constants.NGHTTP2_NO_ERROR ? constants.NGHTTP2_CANCEL : code, callback);
-  };
-});
+let installed = false;
+
+/** Makes an abandoned stream of our pools say CANCEL; once per process, however many pools. */
+export function installHttp2CancelOnAbort(): void {
+  if (installed) return;
+  installed = true;
+  subscribe("http2.client.stream.created", (message) => {
+    const { stream, headers } = message as { stream: ClientHttp2Stream; headers: Record<string, unknown> };
+    if (headers[REQUEST_TAG_HEADER] === undefined) return;
+    const close = stream.close;
+    stream.close = (code = constants.NGHTTP2_CANCEL, callback) => {
+      close.call(stream, code === constants.NGHTTP2_NO_ERROR ? constants.NGHTTP2_CANCEL : code, callback);
+    };
+  });
+}

@@ -9,7 +9,7 @@ import { UpstreamPools } from "../../src/upstream/upstream-pools.js";
 /**
  * An aborted HTTP/2 request is reset with CANCEL. undici resets with NO_ERROR and destroys the
  * stream at once, which made Node's session spin in SendPendingData and froze the gateway
- * (`test/support/chaos/undici-h2-abort-repro.ts`); see src/upstream/http2-cancel-on-abort.ts.
+ * (`bench/repro/undici-h2-abort-spin.ts`); see src/upstream/http2-cancel-on-abort.ts.
  */
 describe("aborting an HTTP/2 upstream request", () => {
   let server: Http2SecureServer;
