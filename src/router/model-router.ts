@@ -35,6 +35,8 @@ export interface RoutableModel {
   aliases: string[];
   deployments: Deployment[];
   fallbacks: string[];
+  /** Named by the caller as `<provider>/<model>`, not by the configuration. */
+  passthrough: boolean;
 }
 
 /** What the caller's RPC allows: its cancel and deadline bound every attempt and every wait. */
@@ -84,6 +86,7 @@ export class ModelRouter {
         name,
         aliases: spec.aliases,
         fallbacks: spec.fallbacks,
+        passthrough: false,
         deployments: spec.deployments.map((d) =>
           this.deployment(providers.get(d.provider) as Provider, d.model, d.weight, d.max_concurrent),
         ),
@@ -170,6 +173,7 @@ export class ModelRouter {
       name: `${name}/*`,
       aliases: [],
       fallbacks: [],
+      passthrough: true,
       deployments: [this.deployment(this.providers.get(name) as Provider, "*", 1, undefined)],
     }));
     return [...this.models, ...patterns];
@@ -280,7 +284,7 @@ export class ModelRouter {
     let model = this.passthroughModels.get(name);
     if (model === undefined) {
       const deployment = this.deployment(provider, name.slice(slash + 1), 1, undefined);
-      model = { name, aliases: [], fallbacks: [], deployments: [deployment] };
+      model = { name, aliases: [], fallbacks: [], passthrough: true, deployments: [deployment] };
       this.passthroughModels.set(name, model);
     }
     return model;

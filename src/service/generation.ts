@@ -36,7 +36,7 @@ export async function generate(
   );
   routed.release();
   noteServed(facts, routed, routed.value.upstream.connectionReused);
-  observer.tokens(routed.deployment, modelLabel(router, routed), routed.value.usage);
+  observer.tokens(routed.deployment, modelLabel(routed), routed.value.usage);
   return routed;
 }
 
@@ -86,7 +86,7 @@ export async function generateStream(
     bounds,
   );
   noteServed(facts, routed, false);
-  return { routed, events: relay(routed, modelLabel(router, routed), observer, facts) };
+  return { routed, events: relay(routed, modelLabel(routed), observer, facts) };
 }
 
 async function* relay(
@@ -125,8 +125,8 @@ async function* relay(
  * The model's metric label. A passthrough model's name is the caller's to choose, so it folds into
  * its provider's `<provider>/*` and the label's values stay bounded by the configuration.
  */
-function modelLabel(router: ModelRouter, routed: Routed<unknown>): string {
-  return router.models.includes(routed.model) ? routed.model.name : `${routed.deployment.provider.name}/*`;
+function modelLabel(routed: Routed<unknown>): string {
+  return routed.model.passthrough ? `${routed.deployment.provider.name}/*` : routed.model.name;
 }
 
 function noteServed(facts: RpcFacts | undefined, routed: Routed<unknown>, reused: boolean): void {
