@@ -15,9 +15,15 @@ export interface Exchange {
   end(): void;
   /** RST_STREAM on HTTP/2; on HTTP/1.1 the socket is destroyed. */
   reset(): void;
-  /** GOAWAY naming this stream unprocessed, then REFUSED_STREAM; on HTTP/1.1 the socket is destroyed. */
-  goaway(): void;
-  /** Whether an earlier GOAWAY on this connection excluded this stream (it must then be refused, not answered). */
+  /**
+   * GOAWAY naming this stream unprocessed, then REFUSED_STREAM: true, the client was told nothing
+   * was processed. On HTTP/1.1 the socket is destroyed, which tells the client nothing: false.
+   */
+  goaway(): boolean;
+  /**
+   * Whether a GOAWAY on this connection excluded this stream, before it arrived or while it was in
+   * flight: the server said it processed none of it (it must then be refused, not answered).
+   */
   refused(): boolean;
 }
 
@@ -39,6 +45,9 @@ export function refusedByGoaway(stream: ServerHttp2Stream): boolean {
 
 export function h2Exchange(stream: ServerHttp2Stream, onClose: OnClose): Exchange {
   const done = new AbortController();
+  // Kept: a closed stream forgets its session and id, and a later GOAWAY may still disown it.
+  const session = stream.session ?? {};
+  const id = stream.id ?? 0;
   let ours = false;
   stream.once("close", () => {
     onClose(performance.now(), !ours);
@@ -72,8 +81,12 @@ export function h2Exchange(stream: ServerHttp2Stream, onClose: OnClose): Exchang
         setTimeout(() => session.destroy(), GOAWAY_GRACE_MS).unref();
       }
       close(constants.NGHTTP2_REFUSED_STREAM);
+      return true;
     },
-    refused: () => refusedByGoaway(stream),
+    refused: () => {
+      const last = lastStreamIds.get(session);
+      return last !== undefined && id > last;
+    },
   };
 }
 
@@ -101,7 +114,10 @@ export function h1Exchange(req: IncomingMessage, res: ServerResponse, onClose: O
       if (!res.destroyed) res.end();
     },
     reset: destroy,
-    goaway: destroy,
+    goaway: () => {
+      destroy();
+      return false;
+    },
     refused: () => false,
   };
 }

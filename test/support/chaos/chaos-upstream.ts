@@ -28,6 +28,10 @@ export interface ExchangeRecord {
   receivedAt: number;
   /** When HTTP 200 response headers were sent. */
   answeredAt?: number;
+  /** The response status sent, if any. */
+  status?: number;
+  /** When the request was refused as unprocessed (HTTP/2 GOAWAY and REFUSED_STREAM). */
+  refusedAt?: number;
   /** When the response was over, and whether the client abandoned it first (RST_STREAM, h1 socket closed). */
   closedAt?: number;
   closedByClient?: boolean;
@@ -38,7 +42,10 @@ export interface ExchangeRecord {
 /** What happened to one case id. */
 export interface CaseTimeline {
   exchanges: ExchangeRecord[];
-  /** Requests that arrived after one of this case had been answered with 200: sent twice. */
+  /**
+   * Requests that arrived again after one of this case had reached the upstream: read whole and
+   * neither refused as unprocessed nor answered with an error status. Sent twice.
+   */
   doubleSends: number;
 }
 
@@ -88,6 +95,16 @@ export async function startChaosUpstream(options: {
   };
   // Which case a close belongs to is known only once the body was read.
   const recordOf = new WeakMap<Exchange, ExchangeRecord>();
+  const exchangeOf = new WeakMap<ExchangeRecord, Exchange>();
+  /**
+   * Whether a request reached this upstream for good, so that a second one like it was sent twice:
+   * read whole, and neither refused as unprocessed (REFUSED_STREAM, or a GOAWAY whose last stream
+   * id is below it, even one sent while it hung) nor answered with an error status.
+   */
+  const delivered = (e: ExchangeRecord): boolean =>
+    e.refusedAt === undefined &&
+    !exchangeOf.get(e)?.refused() &&
+    (e.status === undefined || e.status === 200);
   const closedAt = (exchange: Exchange, at: number, byClient: boolean) => {
     const record = recordOf.get(exchange);
     if (record) Object.assign(record, { closedAt: at, closedByClient: byClient });
@@ -100,15 +117,20 @@ export async function startChaosUpstream(options: {
     const request = await readRequest(body, exchange.closed);
     if (!request) return exchange.closed.aborted ? undefined : exchange.reset();
     const timeline = timelineOf(request.model);
-    if (timeline.exchanges.some((e) => e.answeredAt !== undefined)) timeline.doubleSends++;
+    if (timeline.exchanges.some(delivered)) timeline.doubleSends++;
     const record: ExchangeRecord = { receivedAt: performance.now() };
     timeline.exchanges.push(record);
     recordOf.set(exchange, record);
+    exchangeOf.set(record, exchange);
     const fault = plans.get(request.model) ?? NO_FAULT;
     const response = chaosResponse(wire, { ...request, apiKey }, fault.payload);
     await play(exchange, fault, response, {
-      answered: () => {
-        record.answeredAt = performance.now();
+      responded: (status) => {
+        record.status = status;
+        if (status === 200) record.answeredAt = performance.now();
+      },
+      refused: () => {
+        record.refusedAt = performance.now();
       },
       silentAfterBody: () => {
         record.silentAfterBodyAt = performance.now();
@@ -124,7 +146,10 @@ export async function startChaosUpstream(options: {
     h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       stream.on("error", () => {});
       const exchange: Exchange = h2Exchange(stream, (at, byClient) => closedAt(exchange, at, byClient));
-      if (refusedByGoaway(stream)) return exchange.goaway();
+      if (refusedByGoaway(stream)) {
+        exchange.goaway();
+        return;
+      }
       void serve(stream, apiKeyOf(headers), exchange);
     });
     server = h2;
@@ -205,13 +230,16 @@ async function play(
   exchange: Exchange,
   fault: Fault,
   response: ChaosResponse,
-  on: { answered(): void; silentAfterBody(): void },
+  on: { responded(status: number): void; refused(): void; silentAfterBody(): void },
 ) {
   if (fault.head === "hang") return;
   if (fault.head === "reset") return exchange.reset();
-  if (fault.head === "goaway" || exchange.refused()) return exchange.goaway();
+  if (fault.head === "goaway" || exchange.refused()) {
+    if (exchange.goaway()) on.refused();
+    return;
+  }
   exchange.respond(response.status, response.headers);
-  if (response.status === 200) on.answered();
+  on.responded(response.status);
   const { pieces, cut } = bodyPieces(response.events, fault);
   for (const piece of pieces) {
     if (fault.gapMs > 0 && !(await pause(fault.gapMs, exchange.closed))) return;

@@ -70,7 +70,7 @@ export function checkCase(
   if (took > limit)
     broken.push(`ended after ${took.toFixed(0)} ms, past its deadline or cancel + ${END_SLACK_MS} ms`);
   if (timeline.doubleSends > 0)
-    broken.push(`sent ${timeline.doubleSends} more time(s) after it was answered with 200`);
+    broken.push(`sent ${timeline.doubleSends} more time(s) after it had reached the upstream`);
   const gaveUp = gaveUpAt(c, outcome);
   const late = timeline.exchanges.filter(
     (e) => gaveUp !== undefined && e.receivedAt > gaveUp + SENT_AFTER_GIVING_UP_MS,
