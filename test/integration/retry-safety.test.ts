@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { constants, createSecureServer, type Http2SecureServer } from "node:http2";
+import { constants, createSecureServer, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -129,48 +129,87 @@ describe("a request that never reached an upstream is sent to another", () => {
   });
 });
 
-describe("REFUSED_STREAM", () => {
-  let server: Http2SecureServer;
-  let origin: string;
-  let ca: string;
-  let streams = 0;
-
-  beforeAll(async () => {
-    const { cert, key } = await selfSignedCertificate();
-    ca = cert;
-    server = createSecureServer({ cert, key });
-    server.on("stream", (stream) => {
-      streams++;
-      stream.on("error", () => {});
-      stream.close(constants.NGHTTP2_REFUSED_STREAM);
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+/**
+ * A real HTTP/2 server that meets every stream with `meet`; counts the streams it saw. The pools
+ * send to it as they send to a provider.
+ */
+async function startH2Server(meet: (stream: ServerHttp2Stream) => void) {
+  const { cert, key } = await selfSignedCertificate();
+  const server = createSecureServer({ cert, key });
+  const seen = { streams: 0 };
+  server.on("session", (session) => session.on("error", () => {}));
+  server.on("stream", (stream) => {
+    seen.streams++;
+    stream.on("error", () => {});
+    meet(stream);
   });
-  afterAll(async () => {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pools = new UpstreamPools(parseConfig({}).pool);
+  pools.register(origin, { ca: cert, pool: { warm_up: false } });
+  const failure = () =>
+    pools.request(origin, { method: "POST", path: "/v1/chat/completions", headers: {}, body: "{}" }).then(
+      () => expect.fail("the request succeeded"),
+      (e: unknown) => e as GatewayError,
+    );
+  const close = async () => {
+    await pools.close();
     server.close();
-  });
+  };
+  return { seen, pools, failure, close };
+}
 
-  it("is retryable and not delivered: the upstream processed nothing (undici replays it once itself first)", async () => {
-    const pools = new UpstreamPools(parseConfig({}).pool);
-    pools.register(origin, { ca, pool: { warm_up: false } });
+describe("what HTTP/2 says was not processed", () => {
+  it("REFUSED_STREAM is retryable and not delivered (undici replays it once itself first)", async () => {
+    const h2 = await startH2Server((stream) => stream.close(constants.NGHTTP2_REFUSED_STREAM));
     try {
-      const error = await pools
-        .request(origin, { method: "POST", path: "/v1/chat/completions", headers: {}, body: "{}" })
-        .then(
-          () => expect.fail("the refused request succeeded"),
-          (e: unknown) => e,
-        );
+      const error = await h2.failure();
       expect(error).toBeInstanceOf(GatewayError);
       expect(error).toMatchObject({ reason: "UPSTREAM_REFUSED_STREAM", retryable: true, delivered: false });
-      expect((error as GatewayError).message).toContain("refused the stream (REFUSED_STREAM)");
+      expect(error.message).toContain("refused the stream (REFUSED_STREAM)");
       expect(isRetryable(error)).toBe(true);
-      expect(streams).toBe(2);
+      expect(h2.seen.streams).toBe(2);
       // Both attempts were counted as sent, and both as over.
-      expect(pools.snapshot().totals).toMatchObject({ requestsTotal: 2, inFlight: 0 });
+      expect(h2.pools.snapshot().totals).toMatchObject({ requestsTotal: 2, inFlight: 0 });
     } finally {
-      await pools.close();
+      await h2.close();
+    }
+  });
+
+  it("a GOAWAY below the stream is retryable and not delivered: the server processed none of it", async () => {
+    // As a server going away does: the last stream it acts on is 0, and this one is refused.
+    const h2 = await startH2Server((stream) => {
+      stream.session?.goaway(constants.NGHTTP2_NO_ERROR, 0);
+      stream.close(constants.NGHTTP2_REFUSED_STREAM);
+    });
+    try {
+      const error = await h2.failure();
+      // Which of the two undici reports depends on which frame it reads first; both say "unprocessed".
+      expect(["UPSTREAM_GOAWAY", "UPSTREAM_REFUSED_STREAM"]).toContain(error.reason);
+      expect(error).toMatchObject({ retryable: true, delivered: false });
+      expect(isRetryable(error)).toBe(true);
+      expect(h2.pools.snapshot().totals.inFlight).toBe(0);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it("a GOAWAY that names the stream as processed, then the connection's end, is delivered: never resent", async () => {
+    const h2 = await startH2Server((stream) => {
+      const session = stream.session;
+      session?.goaway(constants.NGHTTP2_NO_ERROR, stream.id ?? 0);
+      setTimeout(() => session?.destroy(), 50);
+    });
+    try {
+      const error = await h2.failure();
+      expect(error).toMatchObject({ delivered: true });
+      expect(error.message).toContain("after the request reached");
+      expect(isRetryable(error)).toBe(false);
+      expect(h2.seen.streams).toBe(1);
+      expect(h2.pools.snapshot().totals.inFlight).toBe(0);
+    } finally {
+      await h2.close();
     }
   });
 });
