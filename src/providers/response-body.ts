@@ -55,11 +55,7 @@ export function parseJsonBody(text: string, provider: string): unknown {
  * do), relayed as a stream. Anything else is not an answer this gateway can read.
  */
 export function streamEvents(response: UpstreamResponse, format: WireFormat, provider: string) {
-  const type =
-    String(response.headers["content-type"] ?? "")
-      .split(";")[0]
-      ?.trim()
-      .toLowerCase() ?? "";
+  const type = mediaType(response.headers["content-type"]);
   if (type === "" || type === "text/event-stream" || type === "text/plain") {
     return format.readStream(response.body.iterator({ destroyOnReturn: false }));
   }
@@ -71,6 +67,14 @@ export function streamEvents(response: UpstreamResponse, format: WireFormat, pro
       reason: "UPSTREAM_MALFORMED",
     },
   );
+}
+
+/** A content type without its parameters: `text/event-stream; charset=utf-8` is `text/event-stream`. */
+function mediaType(header: string | string[] | undefined): string {
+  return String(header ?? "")
+    .replace(/;.*/s, "")
+    .trim()
+    .toLowerCase();
 }
 
 async function* completionAsEvents(
