@@ -8,9 +8,9 @@ import { REQUEST_TAG_HEADER } from "./socket-ledger.js";
  * pending data is flushed; for a stream destroyed meanwhile, its session then spins in
  * SendPendingData and its output buffer grows by hundreds of MB a second. One caller cancelling
  * while a slow answer was arriving froze the whole gateway (the chaos and soak runs found it;
- * `bench/repro/undici-h2-abort-spin.ts` shows it with undici alone, and without it with this fix). An abandoned stream
- * is what CANCEL is for (RFC 9113, section 7), and Node sends that at once: so a close without a
- * code, on the streams of our pools, says CANCEL.
+ * `bench/repro/undici-h2-abort-spin.ts` shows it with undici alone, and its `cancel` mode shows
+ * this fix ending it). An abandoned stream is what CANCEL is for (RFC 9113, section 7), and Node
+ * sends that at once: so a close without a code, on the streams of our pools, says CANCEL.
  */
 let installed = false;
 
