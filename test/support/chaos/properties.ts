@@ -98,8 +98,10 @@ export function expectedOutcome(c: ChaosCase): { code: string; also: string[]; n
   const f = c.fault;
   const clean = f.head === "respond" && c.cancelAfterMs === undefined && f.gapMs === 0;
   if (!clean) return undefined;
-  // A caller's deadline may still come first on a loaded machine.
-  const also = ["DEADLINE_EXCEEDED"];
+  // A caller's deadline may still come first on a loaded machine. A reset right after the last
+  // piece may overtake it: what the upstream wrote just before destroying its socket may never be
+  // sent, and a body that fails drops what it had buffered.
+  const also = ["DEADLINE_EXCEEDED", ...(f.tail === "reset" ? ["UNAVAILABLE"] : [])];
   const p = f.payload;
   // An error body is read to its end before it is classified.
   const wholeBody = f.cutAt === undefined && f.tail === "end";
