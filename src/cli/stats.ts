@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { parseDuration } from "../config/duration.js";
 import { poolStatsTable } from "./pool-stats-table.js";
 
 /** `npm run stats -- [--url URL] [--watch] [--interval 2s]`: PoolStats of a running gateway, as a table. */
@@ -9,9 +10,17 @@ const { values } = parseArgs({
   options: {
     url: { type: "string", default: process.env.WEAVER_URL ?? "http://127.0.0.1:8080" },
     watch: { type: "boolean", default: false },
-    interval: { type: "string", default: "2" },
+    interval: { type: "string", default: "2s" },
   },
 });
+// A duration as the config writes them ("500ms", "2s"); a bare number is seconds, as it always was.
+const intervalMs = /^\d+(\.\d+)?$/.test(values.interval)
+  ? Number(values.interval) * 1000
+  : parseDuration(values.interval);
+if (intervalMs === undefined || intervalMs <= 0) {
+  process.stderr.write(`--interval must be a duration such as 500ms or 2s, not "${values.interval}"\n`);
+  process.exit(2);
+}
 const client = createClient(
   GatewayService,
   createConnectTransport({ baseUrl: values.url, httpVersion: "1.1" }),
@@ -28,7 +37,7 @@ async function show(): Promise<void> {
 
 try {
   await show();
-  if (values.watch) setInterval(() => show().catch(fail), Number.parseFloat(values.interval) * 1000);
+  if (values.watch) setInterval(() => show().catch(fail), intervalMs);
 } catch (error) {
   fail(error);
 }

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { get, type IncomingMessage } from "node:http";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -109,6 +109,39 @@ describe("a started gateway", () => {
     );
     const row = lines.find((line) => line.startsWith(gw.demo.origin));
     expect(row).toMatch(/h2\s+\d+\s+\d+\.\d%/);
+  });
+
+  // Issue 12: "--interval 500ms" was read as 500 seconds.
+  test("npm run stats --watch --interval 200ms redraws every 200 ms, not every 200 s", async () => {
+    const watch = spawn(
+      "npm",
+      ["run", "-s", "stats", "--", "--url", gw.url, "--watch", "--interval", "200ms"],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let tables = 0;
+    watch.stdout.setEncoding("utf8").on("data", (text: string) => {
+      tables += text.split("\n").filter((line) => line.startsWith("origin")).length;
+    });
+    try {
+      // Three tables at 200 ms take 400 ms; the bound only guards against a hang.
+      await expect.poll(() => tables, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    } finally {
+      watch.kill();
+    }
+  });
+
+  test("npm run stats refuses an interval that is not a duration, exit 2", async () => {
+    const error = await run("npm", ["run", "-s", "stats", "--", "--url", gw.url, "--interval", "soon"], {
+      cwd: ROOT,
+    }).then(
+      () => expect.fail("stats accepted --interval soon"),
+      (e: unknown) => e as { code: number; stderr: string },
+    );
+    expect(error.code).toBe(2);
+    expect(error.stderr).toContain('--interval must be a duration such as 500ms or 2s, not "soon"');
   });
 });
 
