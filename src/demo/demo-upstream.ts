@@ -5,6 +5,7 @@ import {
   type Http2SecureServer,
   type Http2ServerRequest,
   type Http2ServerResponse,
+  type ServerHttp2Session,
 } from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
@@ -19,6 +20,9 @@ import {
   usageEvent,
 } from "./chat-completion-body.js";
 import { selfSignedCertificate } from "./self-signed-certificate.js";
+
+/** How long close() lets open responses finish before it ends their connections. */
+const CLOSE_GRACE_MS = 1_000;
 
 export interface DemoUpstreamOptions {
   /** Delay before the first token, in ms. Default 0. */
@@ -52,6 +56,8 @@ export class DemoUpstream extends EventEmitter {
   private server: Http2SecureServer | undefined;
   private certificate = "";
   private nextId = 0;
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly sockets = new Set<TLSSocket>();
 
   constructor(private readonly options: DemoUpstreamOptions = {}) {
     super();
@@ -77,6 +83,12 @@ export class DemoUpstream extends EventEmitter {
     server.on("secureConnection", (socket: TLSSocket) => {
       socket.setNoDelay(true);
       this.counts.connectionsAccepted++;
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
+    server.on("session", (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once("close", () => this.sessions.delete(session));
     });
     server.on("request", (req: Http2ServerRequest, res: Http2ServerResponse) =>
       this.handle(req as unknown as AnyRequest, res as unknown as AnyResponse),
@@ -96,9 +108,14 @@ export class DemoUpstream extends EventEmitter {
     this.server = undefined;
     const closed = once(server, "close");
     server.close();
-    // Open HTTP/2 sessions keep `close` from firing; they are ours to end.
-    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    // Open connections keep `close` from firing, and a client may hold an idle one forever: HTTP/2
+    // sessions are told to go away (their streams finish first), and what is left a moment later ends.
+    for (const session of this.sessions) session.close();
+    const force = setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, CLOSE_GRACE_MS);
     await closed;
+    clearTimeout(force);
   }
 
   private handle(req: AnyRequest, res: AnyResponse): void {
