@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
+import { readConfiguredFile } from "./config/configured-file.js";
+import { ConfigError } from "./config/load-config.js";
 import type { GatewayConfig } from "./config/schema.js";
 import type { Logger } from "./log/logger.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
@@ -40,9 +41,19 @@ export async function startGateway(
   { logger, env = process.env }: GatewayDeps,
 ): Promise<Gateway> {
   const startedAt = new Date();
+  // What the config names outside itself (key variables, files), each mistake by its path, at once.
+  const problems: string[] = [];
+  const tls = config.server.tls && {
+    cert: Buffer.from(readConfiguredFile(config.server.tls.cert_file, "server.tls.cert_file", problems)),
+    key: Buffer.from(readConfiguredFile(config.server.tls.key_file, "server.tls.key_file", problems)),
+  };
   const pools = new UpstreamPools(config.pool);
   const metrics = new GatewayMetrics(pools);
-  const providers = await createProviders(config.providers, pools, env);
+  const providers = await createProviders(config.providers, pools, env, problems);
+  if (problems.length > 0) {
+    await Promise.all([pools.close(), providers.close()]);
+    throw new ConfigError("what it names", problems);
+  }
   const router = new ModelRouter(
     config.models,
     providers.providers,
@@ -70,7 +81,7 @@ export async function startGateway(
   const listener = new Listener({
     host: server.host,
     port: server.port,
-    tls: server.tls && { cert: readFileSync(server.tls.cert_file), key: readFileSync(server.tls.key_file) },
+    tls,
     handler: withCors(
       withHttpRoutes(rpc, {
         metrics,

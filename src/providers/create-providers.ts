@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
+import { readConfiguredFile } from "../config/configured-file.js";
 import type { ProviderConfig } from "../config/schema.js";
 import { DemoUpstream } from "../demo/demo-upstream.js";
-import { GatewayError } from "../errors/gateway-error.js";
 import type { UpstreamPools } from "../upstream/upstream-pools.js";
 import { ANTHROPIC_DEFAULT_BASE_URL, createAnthropicProvider } from "./anthropic/index.js";
 import { createDemoProvider } from "./demo/index.js";
@@ -18,11 +17,16 @@ export interface ProviderSet {
   close(): Promise<void>;
 }
 
-/** Builds every configured provider, starting an embedded demo upstream for each demo provider. */
+/**
+ * Builds every configured provider, starting an embedded demo upstream for each demo provider.
+ * A key variable that is not set or a CA file that cannot be read is added to `problems` by its
+ * config path, and the rest still built, so that the caller can name every mistake at once.
+ */
 export async function createProviders(
   configs: Record<string, ProviderConfig>,
   pools: UpstreamPools,
   env: NodeJS.ProcessEnv,
+  problems: string[],
 ): Promise<ProviderSet> {
   const providers = new Map<string, Provider>();
   const passthrough = new Set<string>();
@@ -41,7 +45,7 @@ export async function createProviders(
         providers.set(name, createDemoProvider(name, upstream, pools, config.pool));
         continue;
       }
-      const apiKey = readKey(name, config.api_key_env, env);
+      const apiKey = readKey(name, config.api_key_env, env, problems);
       const common = { name, apiKey, headers: config.headers };
       const provider =
         config.type === "openai"
@@ -66,7 +70,9 @@ export async function createProviders(
             );
       pools.register(provider.origin, {
         ...(config.pool ? { pool: config.pool } : {}),
-        ...(config.ca_file ? { ca: readFileSync(config.ca_file, "utf8") } : {}),
+        ...(config.ca_file
+          ? { ca: readConfiguredFile(config.ca_file, `providers.${name}.ca_file`, problems) }
+          : {}),
       });
       providers.set(name, provider);
       if (config.passthrough_models) passthrough.add(name);
@@ -78,14 +84,17 @@ export async function createProviders(
   return { providers, passthrough, demoUpstreams, close };
 }
 
-function readKey(provider: string, variable: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+function readKey(
+  provider: string,
+  variable: string | undefined,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): string | undefined {
   if (variable === undefined) return undefined;
   const key = env[variable];
   if (!key) {
-    throw new GatewayError(
-      "failed_precondition",
-      `providers.${provider}.api_key_env: the environment variable ${variable} is not set`,
-    );
+    problems.push(`providers.${provider}.api_key_env: the environment variable ${variable} is not set`);
+    return undefined;
   }
   registerSecret(key);
   return key;
