@@ -10,6 +10,7 @@ import { type ValidationLimits, validateRequest } from "../service/validate-requ
 import { type ParsedChatRequest, parseChatRequest } from "./chat-request.js";
 import { ChunkWriter, completionJson, DONE_EVENT } from "./chat-response.js";
 import { toOpenAIError } from "./openai-error.js";
+import { closeAfterReply, readJsonBody } from "./request-body.js";
 
 export interface OpenAIApiOptions {
   router: ModelRouter;
@@ -17,6 +18,12 @@ export interface OpenAIApiOptions {
   logger: Logger;
   limits: ValidationLimits;
 }
+
+/**
+ * Headroom of the body limit over `max_request_bytes`, as the RPCs' wire limit has: validation
+ * checks the text itself and names the field; this only stops a body too large to be worth parsing.
+ */
+const BODY_LIMIT_FACTOR = 4;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -58,7 +65,7 @@ export function createOpenAIApi({ router, metrics, logger, limits }: OpenAIApiOp
         "rpc",
       );
     };
-    readBody(req, limits.maxRequestBytes * 4)
+    readJsonBody(req, limits.maxRequestBytes * BODY_LIMIT_FACTOR)
       .then(async (body) => {
         const request = parseChatRequest(body);
         facts.model = request.input.model;
@@ -86,6 +93,7 @@ export function createOpenAIApi({ router, metrics, logger, limits }: OpenAIApiOp
         if (error instanceof GatewayError === false)
           logger.error({ err: error }, "openai api: unexpected error");
         finish(error);
+        closeAfterReply(req, res);
         replyError(res, error);
       });
   };
@@ -139,22 +147,4 @@ function replyError(res: ServerResponse, error: unknown): void {
   }
   res.writeHead(reply.status, { ...reply.headers, "content-type": "application/json" });
   res.end(reply.body);
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new GatewayError("invalid_argument", `body is over the limit of ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }

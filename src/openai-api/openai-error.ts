@@ -13,6 +13,12 @@ const STATUS: Record<ErrorKind, [status: number, type: string]> = {
   internal: [500, "api_error"],
 };
 
+/** Refusals of the HTTP request itself, whose statuses say more than their kind's. */
+const STATUS_BY_REASON: Record<string, [status: number, type: string]> = {
+  REQUEST_TOO_LARGE: [413, "invalid_request_error"],
+  UNSUPPORTED_MEDIA_TYPE: [415, "invalid_request_error"],
+};
+
 export interface OpenAIErrorReply {
   status: number;
   headers: Record<string, string>;
@@ -23,7 +29,7 @@ export interface OpenAIErrorReply {
 /** The one place a gateway error becomes an OpenAI-shaped HTTP error; unknown errors say nothing more. */
 export function toOpenAIError(error: unknown): OpenAIErrorReply {
   const known = error instanceof GatewayError ? error : undefined;
-  const [status, type] = STATUS[known?.kind ?? "internal"];
+  const [status, type] = STATUS_BY_REASON[known?.reason ?? ""] ?? STATUS[known?.kind ?? "internal"];
   const message = known?.message ?? "internal error";
   const code =
     known?.reason === "MODEL_NOT_FOUND" ? "model_not_found" : (known?.reason?.toLowerCase() ?? null);

@@ -135,7 +135,11 @@ describe("a caller over HTTP/2 (prior knowledge)", () => {
     const session = connect(gw.url);
     try {
       const reset = nextUpstreamReset();
-      const request = session.request({ ":method": "POST", ":path": "/v1/chat/completions" });
+      const request = session.request({
+        ":method": "POST",
+        ":path": "/v1/chat/completions",
+        "content-type": "application/json",
+      });
       request.end(JSON.stringify({ ...LONG_STREAM, stream: true }));
       await once(request, "data");
       request.close(constants.NGHTTP2_CANCEL);
