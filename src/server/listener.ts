@@ -39,12 +39,23 @@ export interface ListenerOptions {
   handler: RequestHandler;
 }
 
+/** The server that owns a socket handles its errors; this keeps one after our destroy() harmless. */
+const ignoreError = () => {};
+
+/** Which TCP connection a socket is: a TLS socket and the TCP socket below it share it. */
+const peerOf = (socket: Socket) => `${socket.remoteAddress}:${socket.remotePort}`;
+
 /**
  * One port for every protocol: cleartext HTTP/2 (prior knowledge) and HTTP/1.1 are told apart
- * by their first bytes; with TLS, ALPN decides. Tracks connections so shutdown can drain them.
+ * by their first bytes; with TLS, ALPN decides. Tracks every connection from the moment it is
+ * accepted, so shutdown can drain it and keep its deadline.
  */
 export class Listener {
   private readonly front: TcpServer | Http2SecureServer;
+  /** Every accepted TCP socket until it closes: what is left at the drain deadline is destroyed. */
+  private readonly accepted = new Set<Socket>();
+  /** Accepted TCP sockets no server owns yet (still sniffed, or mid TLS handshake), by peer. */
+  private readonly unrouted = new Map<string, Socket>();
   private readonly sessions = new Set<Http2Session>();
   /** HTTP/1.1 sockets and how many requests each is serving now. */
   private readonly http1Sockets = new Map<Socket, number>();
@@ -67,7 +78,9 @@ export class Listener {
       });
       // HTTP/1.1 over TLS is served by this server, with the same keep-alive as in cleartext.
       Object.assign(server, HTTP1_TIMEOUTS);
+      server.on("connection", (socket: Socket) => this.trackAccepted(socket));
       server.on("secureConnection", (socket: Socket & { alpnProtocol?: string | false }) => {
+        this.routed(peerOf(socket));
         socket.setNoDelay(true);
         if (socket.alpnProtocol !== "h2") this.trackHttp1Socket(socket);
       });
@@ -82,8 +95,10 @@ export class Listener {
       const http1 = createHttp1Server(HTTP1_TIMEOUTS, onRequest);
       http1.on("clientError", (_error, socket) => socket.destroy());
       this.front = createTcpServer((socket) => {
+        const peer = this.trackAccepted(socket);
         socket.setNoDelay(true);
         sniffHttpVersion(socket, (isHttp2, seen) => {
+          this.routed(peer, socket);
           if (isHttp2) {
             // The HTTP/2 session reads bytes already buffered on the socket before its handle.
             socket.unshift(seen);
@@ -107,25 +122,48 @@ export class Listener {
   }
 
   /**
-   * Stops accepting, sends GOAWAY to HTTP/2 clients and `Connection: close` to HTTP/1.1 ones,
-   * lets in-flight requests finish for up to `drainMs`, then closes whatever is left.
+   * Stops accepting and closes at once the connections that carry no request (still sniffed,
+   * mid-handshake, idle HTTP/1.1), sends GOAWAY to HTTP/2 clients and `Connection: close` to
+   * HTTP/1.1 ones, lets in-flight requests finish for up to `drainMs`, then destroys what is left.
    */
   async close(drainMs: number): Promise<void> {
     this.draining = true;
     const stopped = new Promise<void>((resolve) => this.front.close(() => resolve()));
+    for (const socket of this.unrouted.values()) socket.destroy();
     for (const session of this.sessions) session.close();
-    for (const [socket, inFlight] of this.http1Sockets) if (inFlight === 0) socket.end();
+    for (const [socket, inFlight] of this.http1Sockets) if (inFlight === 0) socket.destroySoon();
     const drained = stopped.then(() => undefined);
     const deadline = new Promise<"timeout">((resolve) => setTimeout(resolve, drainMs, "timeout").unref());
     if ((await Promise.race([drained, deadline])) === "timeout") {
       for (const session of this.sessions) session.destroy();
       for (const socket of this.http1Sockets.keys()) socket.destroy();
+      // A TLS socket goes with the TCP socket below it.
+      for (const socket of this.accepted) socket.destroy();
       await stopped;
     }
   }
 
+  /** Tracks a TCP socket from its accept until it closes; returns its peer, to say when it is routed. */
+  private trackAccepted(socket: Socket): string {
+    const peer = peerOf(socket);
+    this.accepted.add(socket);
+    this.unrouted.set(peer, socket);
+    socket.on("error", ignoreError);
+    socket.once("close", () => {
+      this.accepted.delete(socket);
+      this.routed(peer, socket);
+    });
+    return peer;
+  }
+
+  /** A server owns the connection from `peer` now (or it closed): it is no longer unrouted. */
+  private routed(peer: string, socket?: Socket): void {
+    if (socket === undefined || this.unrouted.get(peer) === socket) this.unrouted.delete(peer);
+  }
+
   private trackHttp1Socket(socket: Socket): void {
     this.http1Sockets.set(socket, 0);
+    socket.on("error", ignoreError);
     socket.once("close", () => this.http1Sockets.delete(socket));
   }
 
@@ -136,7 +174,7 @@ export class Listener {
     res.once("close", () => {
       const left = (this.http1Sockets.get(socket) ?? 1) - 1;
       this.http1Sockets.set(socket, left);
-      if (this.draining && left === 0) socket.end();
+      if (this.draining && left === 0) socket.destroySoon();
     });
   }
 }
