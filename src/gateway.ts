@@ -66,6 +66,7 @@ export async function startGateway(
     pools,
     metrics,
     limits: { maxRequestBytes: config.server.max_request_bytes },
+    defaultDeadlineMs: config.server.default_deadline,
     startedAt,
   });
   let ready = false;
@@ -90,6 +91,7 @@ export async function startGateway(
           metrics,
           logger,
           limits: { maxRequestBytes: server.max_request_bytes },
+          defaultDeadlineMs: server.default_deadline,
         }),
         isReady: () => ready,
       }),

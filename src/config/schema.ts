@@ -29,6 +29,11 @@ export const ServerSchema = z
       .default(1024 * 1024),
     /** How long shutdown waits for in-flight RPCs before closing them. Default 10s. */
     drain_timeout: duration.default(10_000),
+    /**
+     * The deadline of a call whose caller sets none (gRPC's `grpc-timeout`, Connect's
+     * `connect-timeout-ms`, the OpenAI SDKs' `x-stainless-timeout`). Default 10m, the OpenAI SDK's own.
+     */
+    default_deadline: duration.default(600_000),
     /** Browser callers: pages from these origins may call every API on the port. Default none (no CORS). */
     cors: z
       .strictObject({

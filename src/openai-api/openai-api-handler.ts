@@ -3,6 +3,7 @@ import { GatewayError } from "../errors/gateway-error.js";
 import type { Logger } from "../log/logger.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { ModelRouter } from "../router/model-router.js";
+import { boundCall } from "../service/call-bounds.js";
 import { generate, generateStream } from "../service/generation.js";
 import type { RpcFacts } from "../service/rpc-facts.js";
 import { UpstreamObserver } from "../service/upstream-observer.js";
@@ -17,6 +18,8 @@ export interface OpenAIApiOptions {
   metrics: GatewayMetrics;
   logger: Logger;
   limits: ValidationLimits;
+  /** The deadline of a call whose caller sets none, ms. */
+  defaultDeadlineMs: number;
 }
 
 /**
@@ -31,7 +34,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  * The OpenAI-compatible HTTP API on the gateway's port: `POST /v1/chat/completions` (JSON, or
  * SSE with `stream: true`) and `GET /v1/models`, served by the same router and pools as the RPCs.
  */
-export function createOpenAIApi({ router, metrics, logger, limits }: OpenAIApiOptions) {
+export function createOpenAIApi({ router, metrics, logger, limits, defaultDeadlineMs }: OpenAIApiOptions) {
   const chatCompletions: Handler = (req, res) => {
     const startedAt = performance.now();
     const facts: RpcFacts = { httpVersion: req.httpVersion };
@@ -41,7 +44,9 @@ export function createOpenAIApi({ router, metrics, logger, limits }: OpenAIApiOp
       // writableEnded, not writableFinished: HTTP/2's compatibility response finishes on RST_STREAM too.
       if (!res.writableEnded) abort.abort(new GatewayError("cancelled", "the caller went away"));
     });
+    const bounds = boundCall(abort.signal, callerTimeoutMs(req), defaultDeadlineMs);
     const finish = (error: unknown) => {
+      bounds.end();
       const code = error === undefined ? "ok" : error instanceof GatewayError ? error.kind : "internal";
       metrics.rpcs.inc({ method: "ChatCompletions", protocol: "openai", code });
       const durationMs = performance.now() - startedAt;
@@ -71,7 +76,6 @@ export function createOpenAIApi({ router, metrics, logger, limits }: OpenAIApiOp
         facts.model = request.input.model;
         const chat = validateRequest(request.input, limits);
         const observer = new UpstreamObserver(metrics, facts);
-        const bounds = { signal: abort.signal };
         if (request.stream) {
           await streamCompletion(
             res,
@@ -147,4 +151,13 @@ function replyError(res: ServerResponse, error: unknown): void {
   }
   res.writeHead(reply.status, { ...reply.headers, "content-type": "application/json" });
   res.end(reply.body);
+}
+
+/**
+ * The caller's deadline, as the official OpenAI SDKs send their timeout: `x-stainless-timeout`, in
+ * whole seconds. Absent or not a positive number: none, and the default applies.
+ */
+function callerTimeoutMs(req: IncomingMessage): number | undefined {
+  const seconds = Number(req.headers["x-stainless-timeout"]);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
 }

@@ -5,8 +5,9 @@ import type {
   GenerateStreamRequest,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
-import type { CallBounds, ModelRouter } from "../router/model-router.js";
+import type { ModelRouter } from "../router/model-router.js";
 import type { UpstreamPools } from "../upstream/upstream-pools.js";
+import { boundCall } from "./call-bounds.js";
 import { toConnectError } from "./connect-errors.js";
 import { generate, generateStream } from "./generation.js";
 import { type RpcFacts, rpcFactsKey } from "./rpc-facts.js";
@@ -25,20 +26,23 @@ export interface GatewayServiceDeps {
   pools: UpstreamPools;
   metrics: GatewayMetrics;
   limits: ValidationLimits;
+  /** The deadline of a call whose caller sets none, ms. */
+  defaultDeadlineMs: number;
   startedAt: Date;
 }
 
 /** GatewayService: validate, route, call the provider, map the result and any error. */
 export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof GatewayService> {
-  const { router, pools, metrics, limits, startedAt } = deps;
+  const { router, pools, metrics, limits, defaultDeadlineMs, startedAt } = deps;
 
   return {
     async generate(request, ctx) {
+      const bounds = boundCall(ctx.signal, ctx.timeoutMs(), defaultDeadlineMs);
       try {
         const chat = validateRequest(request, limits);
         const facts = factsOf(ctx, request);
         const observer = new UpstreamObserver(metrics, facts);
-        const routed = await generate(router, request.model, chat, boundsOf(ctx), observer, facts);
+        const routed = await generate(router, request.model, chat, bounds, observer, facts);
         const result = routed.value;
         return {
           id: result.id,
@@ -51,22 +55,18 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
         };
       } catch (error) {
         throw toConnectError(error, ctx.signal);
+      } finally {
+        bounds.end();
       }
     },
 
     async *generateStream(request, ctx) {
+      const bounds = boundCall(ctx.signal, ctx.timeoutMs(), defaultDeadlineMs);
       try {
         const chat = validateRequest(request, limits);
         const facts = factsOf(ctx, request);
         const observer = new UpstreamObserver(metrics, facts);
-        const { routed, events } = await generateStream(
-          router,
-          request.model,
-          chat,
-          boundsOf(ctx),
-          observer,
-          facts,
-        );
+        const { routed, events } = await generateStream(router, request.model, chat, bounds, observer, facts);
         let upstream = upstreamToProto(routed, undefined);
         for await (const event of events) {
           switch (event.type) {
@@ -92,6 +92,8 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
         }
       } catch (error) {
         throw toConnectError(error, ctx.signal);
+      } finally {
+        bounds.end();
       }
     },
 
@@ -102,14 +104,6 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
     listModels() {
       return modelsToProto(router.list(), performance.now());
     },
-  };
-}
-
-function boundsOf(ctx: HandlerContext): CallBounds {
-  const timeoutMs = ctx.timeoutMs();
-  return {
-    signal: ctx.signal,
-    deadline: timeoutMs === undefined ? undefined : performance.now() + timeoutMs,
   };
 }
 

@@ -42,6 +42,8 @@ export function toUpstreamError(
   // an error event after a 200 still came from an upstream that had taken the request.
   if (error instanceof GatewayError) return progress === "unsent" ? error : error.asDelivered();
   if (signal?.aborted) {
+    // The call's own word on why it ended (a deadline, a caller gone) says it best.
+    if (signal.reason instanceof GatewayError) return signal.reason;
     return new GatewayError("cancelled", `the request to ${origin} was abandoned by its caller`, {
       cause: error,
     });

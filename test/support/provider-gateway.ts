@@ -45,6 +45,8 @@ export interface ProviderGatewayOptions {
   providers: Record<string, ProviderSpec>;
   /** Default pool settings, e.g. { request_timeout: "300ms" }. */
   pool?: Record<string, unknown>;
+  /** Server settings besides the loopback address, e.g. { default_deadline: "300ms" }. */
+  server?: Record<string, unknown>;
 }
 
 export interface ProviderGateway {
@@ -85,7 +87,7 @@ export async function startProviderGateway(options: ProviderGatewayOptions): Pro
     providers[name] = provider;
   }
   const config = parseConfig({
-    server: { host: "127.0.0.1", port: 0, drain_timeout: "2s" },
+    server: { host: "127.0.0.1", port: 0, drain_timeout: "2s", ...options.server },
     pool: options.pool ?? {},
     providers,
   });
@@ -120,15 +122,16 @@ export async function startProviderGateway(options: ProviderGatewayOptions): Pro
  * For a describe block: a fake OpenAI upstream that accepts `key`, and a gateway whose passthrough
  * provider `openai` sends to it; both start before the block's tests and close after them.
  */
-export function useFakeOpenAIGateway(key: string): {
-  readonly fake: FakeOpenAI;
-  readonly gw: ProviderGateway;
-} {
+export function useFakeOpenAIGateway(
+  key: string,
+  options: Pick<ProviderGatewayOptions, "server" | "pool"> = {},
+): { readonly fake: FakeOpenAI; readonly gw: ProviderGateway } {
   const started = {} as { fake: FakeOpenAI; gw: ProviderGateway };
   beforeAll(async () => {
     started.fake = await startFakeOpenAI({ apiKey: key });
     started.gw = await startProviderGateway({
       providers: { openai: { type: "openai", upstream: started.fake, apiKey: key } },
+      ...options,
     });
   });
   afterAll(async () => {

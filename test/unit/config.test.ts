@@ -159,6 +159,7 @@ describe("a valid full config", () => {
       tls: { cert_file: "cert.pem", key_file: "key.pem" },
       max_request_bytes: 65536,
       drain_timeout: "2m",
+      default_deadline: "90s",
     },
     pool: {
       pooling: true,
@@ -206,6 +207,7 @@ describe("a valid full config", () => {
       tls: { cert_file: "cert.pem", key_file: "key.pem" },
       max_request_bytes: 65536,
       drain_timeout: 120_000,
+      default_deadline: 90_000,
       cors: { allowed_origins: [] },
     });
     expect(config.pool).toMatchObject({
@@ -241,6 +243,7 @@ describe("a valid full config", () => {
       port: 8080,
       max_request_bytes: 1024 * 1024,
       drain_timeout: 10_000,
+      default_deadline: 600_000,
       cors: { allowed_origins: [] },
     });
     expect(minimal.pool).toEqual({

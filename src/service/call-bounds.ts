@@ -1,0 +1,37 @@
+import { GatewayError } from "../errors/gateway-error.js";
+import type { CallBounds } from "../router/model-router.js";
+
+/** One call's cancel and deadline, and `end()`, which the call must reach: it stops the timer. */
+export interface BoundedCall extends CallBounds {
+  end(): void;
+}
+
+/**
+ * The bounds of one call: its caller's cancel, and its caller's deadline or, when the caller set
+ * none, the gateway's default (`server.default_deadline`), so that no call holds an upstream, and
+ * its bill, forever. The deadline is enforced here, whatever the protocol did about it already.
+ */
+export function boundCall(
+  signal: AbortSignal,
+  timeoutMs: number | undefined,
+  defaultMs: number,
+): BoundedCall {
+  const ms = timeoutMs ?? defaultMs;
+  const controller = new AbortController();
+  const follow = () => controller.abort(signal.reason);
+  if (signal.aborted) follow();
+  else signal.addEventListener("abort", follow, { once: true });
+  const passed =
+    timeoutMs === undefined
+      ? `the call set no deadline, and the gateway's default of ${defaultMs} ms (server.default_deadline) passed`
+      : `the caller's deadline of ${timeoutMs} ms passed`;
+  const timer = setTimeout(() => controller.abort(new GatewayError("deadline_exceeded", passed)), ms);
+  return {
+    signal: controller.signal,
+    deadline: performance.now() + ms,
+    end() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", follow);
+    },
+  };
+}
