@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { GatewayError } from "../errors/gateway-error.js";
+import { mediaType } from "../upstream/media-type.js";
 
 /**
  * How long a refused HTTP/1.1 connection keeps reading (and discarding) after its answer. Closing
@@ -71,9 +72,4 @@ function lingerOnClose(socket: Socket): void {
     this.once("end", () => this.destroy());
     this.resume();
   };
-}
-
-/** A content type without its parameters: `application/json; charset=utf-8` is `application/json`. */
-function mediaType(header: string | undefined): string {
-  return (header ?? "").replace(/;.*/s, "").trim().toLowerCase();
 }

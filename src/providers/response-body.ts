@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors/gateway-error.js";
+import { mediaType } from "../upstream/media-type.js";
 import type { UpstreamResponse } from "../upstream/upstream-pools.js";
 import type { WireFormat, WireStreamEvent } from "./provider.js";
 
@@ -67,14 +68,6 @@ export function streamEvents(response: UpstreamResponse, format: WireFormat, pro
       reason: "UPSTREAM_MALFORMED",
     },
   );
-}
-
-/** A content type without its parameters: `text/event-stream; charset=utf-8` is `text/event-stream`. */
-function mediaType(header: string | string[] | undefined): string {
-  return String(header ?? "")
-    .replace(/;.*/s, "")
-    .trim()
-    .toLowerCase();
 }
 
 async function* completionAsEvents(

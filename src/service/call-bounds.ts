@@ -21,11 +21,8 @@ export function boundCall(
   const follow = () => controller.abort(signal.reason);
   if (signal.aborted) follow();
   else signal.addEventListener("abort", follow, { once: true });
-  const passed =
-    timeoutMs === undefined
-      ? `the call set no deadline, and the gateway's default of ${defaultMs} ms (server.default_deadline) passed`
-      : `the caller's deadline of ${timeoutMs} ms passed`;
-  const timer = setTimeout(() => controller.abort(new GatewayError("deadline_exceeded", passed)), ms);
+  // Every call arms the timer, few see it fire: the error is made only then.
+  const timer = setTimeout(() => controller.abort(deadlinePassed(timeoutMs, defaultMs)), ms);
   return {
     signal: controller.signal,
     deadline: performance.now() + ms,
@@ -34,4 +31,12 @@ export function boundCall(
       signal.removeEventListener("abort", follow);
     },
   };
+}
+
+function deadlinePassed(timeoutMs: number | undefined, defaultMs: number): GatewayError {
+  const passed =
+    timeoutMs === undefined
+      ? `the call set no deadline, and the gateway's default of ${defaultMs} ms (server.default_deadline) passed`
+      : `the caller's deadline of ${timeoutMs} ms passed`;
+  return new GatewayError("deadline_exceeded", passed);
 }
