@@ -79,7 +79,7 @@ export function checkCase(
   const slowest = Math.max(0, ...resetDelays(c, outcome, timeline));
   if (slowest > RESET_WITHIN_MS)
     broken.push(`its upstream request stayed open ${slowest.toFixed(0)} ms after the caller gave up`);
-  const expected = expectedOutcome(c);
+  const expected = expectedOutcome(c, outcome);
   if (expected && outcome.code !== expected.code && !expected.also.includes(outcome.code))
     broken.push(
       `expected ${expected.code} (or ${expected.also.join(", ")}), got ${outcome.code}: ${outcome.details}`,
@@ -94,14 +94,19 @@ export function checkCase(
  * status, an error event before the stream's end, an oversized event line. A case that cancels,
  * cuts, drips or breaks the connection has no such promise beyond the table.
  */
-export function expectedOutcome(c: ChaosCase): { code: string; also: string[]; naming?: string } | undefined {
+export function expectedOutcome(
+  c: ChaosCase,
+  outcome: CallOutcome,
+): { code: string; also: string[]; naming?: string } | undefined {
   const f = c.fault;
   const clean = f.head === "respond" && c.cancelAfterMs === undefined && f.gapMs === 0;
   if (!clean) return undefined;
   // A caller's deadline may still come first on a loaded machine. A reset right after the last
   // piece may overtake it: what the upstream wrote just before destroying its socket may never be
-  // sent, and a body that fails drops what it had buffered.
-  const also = ["DEADLINE_EXCEEDED", ...(f.tail === "reset" ? ["UNAVAILABLE"] : [])];
+  // sent, and a body that fails drops what it had buffered. A clean case sends no GOAWAY, but a
+  // neighbour's may refuse its last attempt (a first try, or a retry after a retryable answer).
+  const refused = outcome.code === "UNAVAILABLE" && outcome.details.includes("(GOAWAY)");
+  const also = ["DEADLINE_EXCEEDED", ...(f.tail === "reset" || refused ? ["UNAVAILABLE"] : [])];
   const p = f.payload;
   // An error body is read to its end before it is classified.
   const wholeBody = f.cutAt === undefined && f.tail === "end";
