@@ -1,0 +1,168 @@
+import {
+  errorCodeName,
+  type FloodOutcome,
+  type HoldSummary,
+  idleHttp2Connections,
+  pingFlood,
+  rapidReset,
+  type SocketHold,
+  settingsFlood,
+  silentConnections,
+  slowloris,
+  type Target,
+} from "../../test/support/h2-attacker/index.js";
+import { num } from "../format.js";
+
+/** The attacks `npm run flood` runs, each held for a window while the good caller keeps calling. */
+
+export interface AttackResult {
+  /** What the attacker got, in a table cell. */
+  got: string;
+  /** The attacker was stopped: a GOAWAY, or its connections closed by the gateway. */
+  cutOff: boolean;
+  /** Every GOAWAY code the attacker's connections received, last code of each. */
+  goawayCodes: number[];
+  data: unknown;
+}
+
+/** What the issue asks of the gateway under this attack. */
+export type Bar =
+  /** The attacker gets a GOAWAY and the good caller's p99 stays within 3× of before. */
+  | "goaway-p99-3x"
+  /** The attacker is cut off. */
+  | "cut-off"
+  /** The good caller does not notice: no failed call, p99 within 1.5×. */
+  | "unchanged";
+
+export interface Attack {
+  name: string;
+  title: string;
+  bar: Bar;
+  /** Runs until `until` (performance.now()), or longer if opening its connections takes longer. */
+  run(target: Target, until: number): Promise<AttackResult>;
+}
+
+export interface AttackSizes {
+  pairs: number;
+  controlFrames: number;
+  idle: number;
+  slowloris: number;
+}
+
+export function attacks(sizes: AttackSizes): Attack[] {
+  return [
+    {
+      name: "rapid-reset",
+      title: `rapid reset: ${num(sizes.pairs)} HEADERS+RST_STREAM(CANCEL) pairs per connection, a new connection after each`,
+      bar: "goaway-p99-3x",
+      run: (target, until) =>
+        floodUntil(until, () => rapidReset(target, { pairs: sizes.pairs, settleMs: 1_000 })),
+    },
+    {
+      name: "ping-flood",
+      title: `PING flood: ${num(sizes.controlFrames)} PINGs per connection, acks not read`,
+      bar: "cut-off",
+      run: (target, until) =>
+        floodUntil(until, () => pingFlood(target, { frames: sizes.controlFrames, settleMs: 1_000 })),
+    },
+    {
+      name: "settings-flood",
+      title: `SETTINGS flood: ${num(sizes.controlFrames)} SETTINGS per connection, acks not read`,
+      bar: "cut-off",
+      run: (target, until) =>
+        floodUntil(until, () => settingsFlood(target, { frames: sizes.controlFrames, settleMs: 1_000 })),
+    },
+    {
+      name: "idle-h2",
+      title: `${num(sizes.idle)} idle HTTP/2 connections: preface and SETTINGS, then nothing`,
+      bar: "unchanged",
+      run: (target, until) => holdUntil(until, idleHttp2Connections(target, sizes.idle)),
+    },
+    {
+      name: "idle-tcp",
+      title: `${num(sizes.idle)} silent TCP connections: not a byte`,
+      bar: "unchanged",
+      run: (target, until) => holdUntil(until, silentConnections(target, sizes.idle)),
+    },
+    {
+      name: "slowloris",
+      title: `slowloris: ${num(sizes.slowloris)} HTTP/1.1 sockets, a request line then a header byte every 2 s`,
+      bar: "unchanged",
+      run: (target, until) => holdUntil(until, slowloris(target, sizes.slowloris, { intervalMs: 2_000 })),
+    },
+  ];
+}
+
+/** Repeats a flood on fresh connections until `until`, as an attacker cut off would reconnect. */
+async function floodUntil(until: number, flood: () => Promise<FloodOutcome>): Promise<AttackResult> {
+  const outcomes: FloodOutcome[] = [];
+  let refused = 0;
+  let firstError: string | undefined;
+  do {
+    try {
+      outcomes.push(await flood());
+    } catch (error) {
+      // The gateway refused or dropped the connection before its SETTINGS: count it, back off a little.
+      refused++;
+      firstError ??= error instanceof Error ? error.message : String(error);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } while (performance.now() < until);
+  const cut = outcomes.filter((o) => o.goaway !== undefined || o.serverEnd !== undefined);
+  const goawayCodes = outcomes.flatMap((o) => (o.goaway ? [o.goaway.code] : []));
+  const first = outcomes[0];
+  const parts = [first ? describeFlood(first) : `no connection (${firstError})`];
+  parts.push(`${cut.length}/${outcomes.length} connections cut off`);
+  if (refused > 0) parts.push(`${refused} refused before SETTINGS`);
+  return {
+    got: parts.join("; "),
+    cutOff: outcomes.length > 0 && cut.length === outcomes.length,
+    goawayCodes,
+    data: { outcomes, refused, firstError },
+  };
+}
+
+/** "GOAWAY ENHANCE_YOUR_CALM (0xb) at 45 ms, 2,203 frames sent, 1,000 streams taken; then FIN". */
+export function describeFlood(o: FloodOutcome): string {
+  const ended = o.serverEnd === undefined ? "" : `; then ${o.serverEnd}`;
+  if (o.goaway === undefined) {
+    if (o.serverEnd === undefined)
+      return `not cut off: all ${num(o.framesSent)} frames sent in ${num(o.sendMs)} ms`;
+    return `no GOAWAY read; connection ${o.serverEnd} at ${num(o.closedAfterMs ?? Number.NaN)} ms, ≤${num(o.framesSent)} frames sent`;
+  }
+  const g = o.goaway;
+  const distinct = [...new Set(g.codes)];
+  const codes =
+    distinct.length > 1
+      ? ` (GOAWAYs: ${g.codes.map((c) => errorCodeName(c)).join(", ")})`
+      : g.codes.length > 1
+        ? ` (${g.codes.length} GOAWAYs)`
+        : "";
+  const streams = o.attack === "rapid-reset" ? `, ${num((g.lastStreamId + 1) / 2)} streams taken` : "";
+  return `GOAWAY ${g.codeName}${codes} at ${num(g.afterMs)} ms, ${num(g.framesSentBefore)} frames sent${streams}${ended}`;
+}
+
+async function holdUntil(until: number, opening: Promise<SocketHold>): Promise<AttackResult> {
+  const hold = await opening;
+  const openedIn = performance.now();
+  // Held at least a second after the last one opened, whatever the window.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(1_000, until - openedIn)));
+  const summary = hold.summary();
+  hold.release();
+  return {
+    got: describeHold(summary),
+    cutOff: summary.opened > 0 && summary.open === 0,
+    goawayCodes: [],
+    data: summary,
+  };
+}
+
+export function describeHold(s: HoldSummary): string {
+  const parts = [`${num(s.opened)} opened`];
+  if (s.failed > 0) parts.push(`${num(s.failed)} failed (${s.firstError})`);
+  const median = s.medianCloseMs === undefined ? "" : `, median ${num(s.medianCloseMs)} ms`;
+  const goaways = s.goaways > 0 ? `, ${num(s.goaways)} after GOAWAY` : "";
+  parts.push(`${num(s.closedByServer)} closed by the gateway${median}${goaways}`);
+  parts.push(`${num(s.open)} still open at the end`);
+  return parts.join("; ");
+}
