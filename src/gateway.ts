@@ -12,7 +12,7 @@ import { withCors } from "./server/cors.js";
 import { createHealth, ServingStatus } from "./server/health/health-service.js";
 import { OVERALL } from "./server/health/serving-status.js";
 import { withHttpRoutes } from "./server/http-routes.js";
-import { Listener } from "./server/listener.js";
+import { connectionLimits, Listener } from "./server/listener.js";
 import { createRpcHandler } from "./server/rpc-handler.js";
 import { createGatewayService } from "./service/gateway-service.js";
 import { UpstreamPools } from "./upstream/upstream-pools.js";
@@ -83,6 +83,11 @@ export async function startGateway(
     host: server.host,
     port: server.port,
     tls,
+    limits: connectionLimits(server.connections),
+    onAbuse: (abuse, peer) => {
+      metrics.connectionsCutOff.inc({ abuse });
+      logger.warn({ abuse, peer }, "caller connection cut off (GOAWAY ENHANCE_YOUR_CALM)");
+    },
     handler: withCors(
       withHttpRoutes(rpc, {
         metrics,

@@ -13,6 +13,30 @@ const duration = z.string().transform((text, ctx) => {
 
 const port = z.number().int().min(0).max(65535);
 
+export const ConnectionsSchema = z
+  .object({
+    /** Open caller connections; more are closed as they are accepted. Default 10000. */
+    max: z.number().int().positive().default(10_000),
+    /**
+     * An HTTP/2 connection with no stream, or an HTTP/1.1 keep-alive socket between requests, is
+     * closed after this long. Default 5m: above load balancers' 60 s, so they close first.
+     */
+    idle_timeout: duration.default(300_000),
+    /** A new connection's first bytes, and an HTTP/1.1 request's headers, must arrive within it (slowloris). Default 10s. */
+    headers_timeout: duration.default(10_000),
+    /** An HTTP/1.1 request must arrive whole within it (its answer may take longer). Default 30s. */
+    request_timeout: duration.default(30_000),
+    /** Streams one HTTP/2 connection may open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 100. */
+    max_concurrent_streams: z.number().int().positive().default(100),
+    /** Size of a request's header list, HTTP/2 and HTTP/1.1 alike. Default 16 KiB. */
+    max_header_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(16 * 1024),
+  })
+  .strict();
+
 export const ServerSchema = z
   .object({
     /** Address to listen on. Default 127.0.0.1: exposing the gateway is a choice, not an accident. */
@@ -34,6 +58,18 @@ export const ServerSchema = z
      * `connect-timeout-ms`, the OpenAI SDKs' `x-stainless-timeout`). Default 10m, the OpenAI SDK's own.
      */
     default_deadline: duration.default(600_000),
+    /**
+     * Generation calls (Generate, GenerateStream, chat completions) served at once. Beyond it new
+     * ones are refused at once (RESOURCE_EXHAUSTED, HTTP 429) with retry-after, not queued. Default 1000.
+     */
+    max_in_flight: z.number().int().positive().default(1000),
+    /**
+     * Event-loop delay (p99 over the last half second) past which new generation calls are refused
+     * and /readyz reports overload: a saturated process answers late for everyone. Default 500ms.
+     */
+    max_event_loop_delay: duration.default(500),
+    /** Limits per caller connection, so that no caller holds more than its share. */
+    connections: ConnectionsSchema.default(ConnectionsSchema.parse({})),
     /** Browser callers: pages from these origins may call every API on the port. Default none (no CORS). */
     cors: z
       .strictObject({
@@ -268,3 +304,4 @@ export type PoolOverride = z.output<typeof PoolOverrideSchema>;
 export type ProviderConfig = GatewayConfig["providers"][string];
 export type ModelConfig = GatewayConfig["models"][string];
 export type RouterConfig = GatewayConfig["router"];
+export type ConnectionsConfig = ServerConfig["connections"];

@@ -69,6 +69,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly connectionsCutOff = new Counter({
+    name: "weaver_connections_cut_off_total",
+    help: "Caller connections closed with GOAWAY ENHANCE_YOUR_CALM, by abuse (rapid_reset, ping_flood, settings_flood).",
+    labelNames: ["abuse"] as const,
+    registers: [this.registry],
+  });
+
   constructor(pools: UpstreamPools) {
     collectDefaultMetrics({ register: this.registry, prefix: "weaver_" });
     // prom-client names these gauges `_total`, which Prometheus reserves for counters.

@@ -1,5 +1,10 @@
 import { once } from "node:events";
-import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer as createHttp1Server,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import {
   createServer as createH2cServer,
   createSecureServer,
@@ -8,6 +13,7 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
   type Http2Session,
+  type ServerHttp2Stream,
 } from "node:http2";
 import {
   type AddressInfo,
@@ -15,16 +21,10 @@ import {
   type Socket,
   type Server as TcpServer,
 } from "node:net";
+import type { Duplex } from "node:stream";
+import { type ConnectionsConfig, ConnectionsSchema } from "../config/schema.js";
+import { guardHttp2Session, type Http2Abuse } from "./http2-abuse-guard.js";
 import { sniffHttpVersion } from "./protocol-sniffer.js";
-
-/**
- * How long an idle HTTP/1.1 keep-alive connection stays open. Node's default, 5 s, is shorter
- * than the idle timeout of common load balancers (60 s) and HTTP clients, so the gateway would
- * close connections they are about to reuse, and the request sent in that moment would fail.
- */
-const HTTP1_KEEPALIVE_MS = 65_000;
-/** Node wants the headers timeout above the keep-alive one. */
-const HTTP1_TIMEOUTS = { keepAliveTimeout: HTTP1_KEEPALIVE_MS, headersTimeout: HTTP1_KEEPALIVE_MS + 1000 };
 
 export type RequestHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -37,6 +37,36 @@ export interface ListenerOptions {
   /** PEM certificate and key; with them the port speaks TLS with ALPN h2 and http/1.1. */
   tls?: { cert: Buffer; key: Buffer } | undefined;
   handler: RequestHandler;
+  /** Default: `server.connections`' defaults. */
+  limits?: ConnectionLimits;
+  /** A caller's HTTP/2 connection was cut off for flooding; `peer` is its address. */
+  onAbuse?: (abuse: Http2Abuse, peer: string) => void;
+}
+
+/** What one caller connection may hold (`server.connections`). */
+export interface ConnectionLimits {
+  /** Open connections; more are closed as they are accepted. */
+  max: number;
+  /** An HTTP/2 connection with no stream, or an HTTP/1.1 socket between requests, closes after this. */
+  idleTimeoutMs: number;
+  /** A new connection's first bytes, its TLS handshake, and HTTP/1.1 request headers. */
+  headersTimeoutMs: number;
+  /** An HTTP/1.1 request, received whole. */
+  requestTimeoutMs: number;
+  maxConcurrentStreams: number;
+  maxHeaderBytes: number;
+}
+
+/** `server.connections` as the listener takes it. */
+export function connectionLimits(config: ConnectionsConfig): ConnectionLimits {
+  return {
+    max: config.max,
+    idleTimeoutMs: config.idle_timeout,
+    headersTimeoutMs: config.headers_timeout,
+    requestTimeoutMs: config.request_timeout,
+    maxConcurrentStreams: config.max_concurrent_streams,
+    maxHeaderBytes: config.max_header_bytes,
+  };
 }
 
 /** The server that owns a socket handles its errors; this keeps one after our destroy() harmless. */
@@ -60,24 +90,56 @@ export class Listener {
   /** HTTP/1.1 sockets and how many requests each is serving now. */
   private readonly http1Sockets = new Map<Socket, number>();
   private draining = false;
+  private readonly limits: ConnectionLimits;
+  /** The cleartext HTTP/1.1 server, fed the sockets the sniffer routes to it. */
+  private http1: HttpServer | undefined;
 
   constructor(private readonly options: ListenerOptions) {
+    const limits = options.limits ?? connectionLimits(ConnectionsSchema.parse({}));
+    this.limits = limits;
     const onSession = (session: Http2Session) => {
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
+      const peer = `${session.socket?.remoteAddress}:${session.socket?.remotePort}`;
+      guardHttp2Session(session, (abuse) => options.onAbuse?.(abuse, peer));
+      closeWhenIdle(session, limits.idleTimeoutMs);
+    };
+    const http2Options = {
+      settings: {
+        maxConcurrentStreams: limits.maxConcurrentStreams,
+        maxHeaderListSize: limits.maxHeaderBytes,
+      },
+      maxHeaderListSize: limits.maxHeaderBytes,
+    };
+    // The HTTP/1.1 keep-alive between requests is the idle timeout; headers and request, the slowloris bounds.
+    const http1Options = {
+      keepAliveTimeout: limits.idleTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+      maxHeaderSize: limits.maxHeaderBytes,
+      // Node enforces the two timeouts only at this interval (default 30 s).
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs / 2),
     };
     const onRequest: RequestHandler = (req, res) => {
       if (req.httpVersionMajor === 1) this.trackHttp1Request(req as IncomingMessage, res as ServerResponse);
+      // HTTP/1.1's parser enforces maxHeaderSize; Node's HTTP/2 only advertises the setting.
+      else if (headerListBytes(req.rawHeaders) > limits.maxHeaderBytes) {
+        res.statusCode = 431;
+        res.end();
+        return;
+      }
       options.handler(req, res);
     };
     if (options.tls) {
       const server = createSecureServer({
         ...options.tls,
+        ...http2Options,
         allowHTTP1: true,
         ALPNProtocols: ["h2", "http/1.1"],
+        handshakeTimeout: limits.headersTimeoutMs,
       });
-      // HTTP/1.1 over TLS is served by this server, with the same keep-alive as in cleartext.
-      Object.assign(server, HTTP1_TIMEOUTS);
+      // HTTP/1.1 over TLS is served by this server, with the same bounds as in cleartext.
+      Object.assign(server, http1Options);
       server.on("connection", (socket: Socket) => this.trackAccepted(socket));
       server.on("secureConnection", (socket: Socket & { alpnProtocol?: string | false }) => {
         this.routed(peerOf(socket));
@@ -86,18 +148,21 @@ export class Listener {
       });
       server.on("session", onSession);
       server.on("request", onRequest);
-      server.on("tlsClientError", () => {});
+      // A failed or timed-out handshake (handshakeTimeout): the socket is ours to close.
+      server.on("tlsClientError", (_error, socket) => socket.destroy());
+      server.on("clientError", answerClientError);
       this.front = server;
     } else {
-      const h2c: Http2Server = createH2cServer();
+      const h2c: Http2Server = createH2cServer(http2Options);
       h2c.on("session", onSession);
       h2c.on("request", onRequest);
-      const http1 = createHttp1Server(HTTP1_TIMEOUTS, onRequest);
-      http1.on("clientError", (_error, socket) => socket.destroy());
+      const http1 = createHttp1Server(http1Options, onRequest);
+      this.http1 = http1;
+      http1.on("clientError", answerClientError);
       this.front = createTcpServer((socket) => {
         const peer = this.trackAccepted(socket);
         socket.setNoDelay(true);
-        sniffHttpVersion(socket, (isHttp2, seen) => {
+        sniffHttpVersion(socket, limits.headersTimeoutMs, (isHttp2, seen) => {
           this.routed(peer, socket);
           if (isHttp2) {
             // The HTTP/2 session reads bytes already buffered on the socket before its handle.
@@ -116,8 +181,12 @@ export class Listener {
   }
 
   async listen(): Promise<AddressInfo> {
+    this.front.maxConnections = this.limits.max;
     this.front.listen(this.options.port, this.options.host);
     await once(this.front, "listening");
+    // Handed its sockets, the cleartext HTTP/1.1 server never listens itself; this starts its
+    // checks of the headers and request timeouts, as listening would.
+    this.http1?.emit("listening");
     return this.front.address() as AddressInfo;
   }
 
@@ -129,6 +198,8 @@ export class Listener {
   async close(drainMs: number): Promise<void> {
     this.draining = true;
     const stopped = new Promise<void>((resolve) => this.front.close(() => resolve()));
+    // Stops its timeout checks; it has no port of its own to close.
+    this.http1?.close(() => {});
     for (const socket of this.unrouted.values()) socket.destroy();
     for (const session of this.sessions) session.close();
     for (const [socket, inFlight] of this.http1Sockets) if (inFlight === 0) socket.destroySoon();
@@ -177,4 +248,40 @@ export class Listener {
       if (this.draining && left === 0) socket.destroySoon();
     });
   }
+}
+
+/**
+ * Closes (GOAWAY, then the socket once it is quiet) an HTTP/2 connection that has carried no
+ * frame for `ms` and has no stream open: a long, quiet stream keeps its connection.
+ */
+function closeWhenIdle(session: Http2Session, ms: number): void {
+  let open = 0;
+  session.on("stream", (stream: ServerHttp2Stream) => {
+    open++;
+    stream.once("close", () => open--);
+  });
+  session.setTimeout(ms, () => {
+    if (open === 0) session.close();
+  });
+}
+
+/** HTTP/1.1 requests the parser refused, answered with their status before the socket closes. */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
+  ERR_HTTP_REQUEST_TIMEOUT: "408 Request Timeout",
+  HPE_HEADERS_TIMEOUT: "408 Request Timeout",
+};
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const status = CLIENT_ERROR_STATUS[error.code ?? ""] ?? "400 Bad Request";
+  if (!socket.writable) return void socket.destroy();
+  const response = `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
+  socket.end(response, () => socket.destroy());
+}
+
+/** A header list's size as HTTP/2 counts it (RFC 9113, section 6.5.2): each field plus 32 bytes. */
+function headerListBytes(rawHeaders: string[]): number {
+  let bytes = 0;
+  for (const field of rawHeaders) bytes += field.length + 16;
+  return bytes;
 }

@@ -2,15 +2,17 @@ import type { Socket } from "node:net";
 
 /** Every HTTP/2 connection opens with these 24 bytes (RFC 9113, section 3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-/** A connection that says nothing for this long is closed before it holds a slot. */
-const SNIFF_TIMEOUT_MS = 10_000;
 
 /**
  * Reads just enough of a cleartext connection to tell HTTP/2 prior knowledge from HTTP/1.1,
  * puts the bytes back, and hands the socket on. A lone "P" may begin a POST, so it waits
  * until the bytes either diverge from the preface or complete it.
  */
-export function sniffHttpVersion(socket: Socket, route: (isHttp2: boolean, seen: Buffer) => void): void {
+export function sniffHttpVersion(
+  socket: Socket,
+  timeoutMs: number,
+  route: (isHttp2: boolean, seen: Buffer) => void,
+): void {
   let seen: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
@@ -30,5 +32,6 @@ export function sniffHttpVersion(socket: Socket, route: (isHttp2: boolean, seen:
   socket.on("data", onData);
   socket.on("end", onEnd);
   socket.on("error", onError);
-  socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
+  // A connection that says nothing is closed before it holds a slot.
+  socket.setTimeout(timeoutMs, () => socket.destroy());
 }

@@ -40,7 +40,7 @@ async function sniff(chunks: (string | Buffer)[]): Promise<Sniffed> {
     socket.on("data", (chunk) => {
       received += chunk.length;
     });
-    sniffHttpVersion(socket, (isHttp2, seen) => {
+    sniffHttpVersion(socket, 10_000, (isHttp2, seen) => {
       decision = { isHttp2, seen: Buffer.from(seen), decidedAtByte: sent };
     });
   });
@@ -110,7 +110,7 @@ describe("sniffHttpVersion", () => {
   test("a client that ends before the bytes decide is closed without routing", async () => {
     let routed = false;
     const server = createServer((socket) => {
-      sniffHttpVersion(socket, () => {
+      sniffHttpVersion(socket, 10_000, () => {
         routed = true;
       });
     });
@@ -130,7 +130,7 @@ describe("sniffHttpVersion", () => {
   test("the socket has an error listener while the sniffer waits", async () => {
     let listeners = -1;
     const server = createServer((socket) => {
-      sniffHttpVersion(socket, () => {});
+      sniffHttpVersion(socket, 10_000, () => {});
       listeners = socket.listenerCount("error");
       socket.destroy();
     });
