@@ -14,7 +14,10 @@ import { OVERALL } from "./server/health/serving-status.js";
 import { withHttpRoutes } from "./server/http-routes.js";
 import { connectionLimits, Listener } from "./server/listener.js";
 import { createRpcHandler } from "./server/rpc-handler.js";
+import { CallObserver } from "./service/call-observer.js";
 import { createGatewayService } from "./service/gateway-service.js";
+import { GenerationCalls } from "./service/generation-calls.js";
+import { LoadShedder } from "./service/load-shedder.js";
 import { UpstreamPools } from "./upstream/upstream-pools.js";
 
 export interface Gateway {
@@ -61,24 +64,25 @@ export async function startGateway(
     config.router,
     logger,
   );
-  const service = createGatewayService({
+  const shedder = new LoadShedder({
+    maxInFlight: config.server.max_in_flight,
+    maxEventLoopDelayMs: config.server.max_event_loop_delay,
+  });
+  const observer = new CallObserver(logger, metrics);
+  metrics.observeLoad(shedder);
+  const calls = new GenerationCalls({
     router,
-    pools,
     metrics,
+    observer,
+    shedder,
     limits: { maxRequestBytes: config.server.max_request_bytes },
     defaultDeadlineMs: config.server.default_deadline,
-    startedAt,
   });
+  const service = createGatewayService({ router, pools, calls, startedAt });
   let ready = false;
   const health = createHealth();
   const { server } = config;
-  const rpc = createRpcHandler({
-    service,
-    logger,
-    metrics,
-    health,
-    maxRequestBytes: server.max_request_bytes,
-  });
+  const rpc = createRpcHandler({ service, observer, health, maxRequestBytes: server.max_request_bytes });
   const listener = new Listener({
     host: server.host,
     port: server.port,
@@ -91,14 +95,8 @@ export async function startGateway(
     handler: withCors(
       withHttpRoutes(rpc, {
         metrics,
-        openai: createOpenAIApi({
-          router,
-          metrics,
-          logger,
-          limits: { maxRequestBytes: server.max_request_bytes },
-          defaultDeadlineMs: server.default_deadline,
-        }),
-        isReady: () => ready,
+        openai: createOpenAIApi({ router, calls, limits: { maxRequestBytes: server.max_request_bytes } }),
+        notReady: () => (ready ? shedder.overload() : "starting or draining"),
       }),
       { allowedOrigins: server.cors.allowed_origins },
     ),
@@ -107,6 +105,7 @@ export async function startGateway(
   try {
     address = await listener.listen();
   } catch (error) {
+    shedder.close();
     await Promise.all([pools.close(), providers.close()]);
     throw error;
   }
@@ -132,6 +131,7 @@ export async function startGateway(
       await listener.close(server.drain_timeout);
       await pools.close();
       await providers.close();
+      shedder.close();
     },
   };
 }

@@ -85,6 +85,18 @@ export class GatewayMetrics {
     this.registerPoolMetrics(pools);
   }
 
+  /** Generation calls in flight, and those refused for overload (counted in weaver_rpc_requests_total too). */
+  observeLoad(shedder: { readonly inFlight: number }): void {
+    new Gauge({
+      name: "weaver_calls_in_flight",
+      help: "Generation calls admitted and not yet ended (server.max_in_flight bounds it).",
+      registers: [this.registry],
+      collect() {
+        this.set(shedder.inFlight);
+      },
+    });
+  }
+
   /** The text exposition format for GET /metrics. */
   async exposition(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

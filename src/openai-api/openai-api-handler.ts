@@ -1,13 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GatewayError } from "../errors/gateway-error.js";
-import type { Logger } from "../log/logger.js";
-import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { ModelRouter } from "../router/model-router.js";
-import { boundCall } from "../service/call-bounds.js";
-import { generate, generateStream } from "../service/generation.js";
-import type { RpcFacts } from "../service/rpc-facts.js";
-import { UpstreamObserver } from "../service/upstream-observer.js";
-import { type ValidationLimits, validateRequest } from "../service/validate-request.js";
+import type { GenerationCall, GenerationCalls, StreamStep } from "../service/generation-calls.js";
+import type { ValidationLimits } from "../service/validate-request.js";
 import { type ParsedChatRequest, parseChatRequest } from "./chat-request.js";
 import { ChunkWriter, completionJson, DONE_EVENT } from "./chat-response.js";
 import { toOpenAIError } from "./openai-error.js";
@@ -15,11 +10,8 @@ import { closeAfterReply, readJsonBody } from "./request-body.js";
 
 export interface OpenAIApiOptions {
   router: ModelRouter;
-  metrics: GatewayMetrics;
-  logger: Logger;
+  calls: GenerationCalls;
   limits: ValidationLimits;
-  /** The deadline of a call whose caller sets none, ms. */
-  defaultDeadlineMs: number;
 }
 
 /**
@@ -32,58 +24,32 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * The OpenAI-compatible HTTP API on the gateway's port: `POST /v1/chat/completions` (JSON, or
- * SSE with `stream: true`) and `GET /v1/models`, served by the same router and pools as the RPCs.
+ * SSE with `stream: true`) and `GET /v1/models`, served by the same router and pools as the RPCs,
+ * and taken through the same GenerationCalls: the same admission, deadline, log line and metrics.
  */
-export function createOpenAIApi({ router, metrics, logger, limits, defaultDeadlineMs }: OpenAIApiOptions) {
+export function createOpenAIApi({ router, calls, limits }: OpenAIApiOptions) {
   const chatCompletions: Handler = (req, res) => {
-    const startedAt = performance.now();
-    const facts: RpcFacts = { httpVersion: req.httpVersion };
     // The caller hanging up cancels the upstream request, as a cancelled RPC does.
     const abort = new AbortController();
     res.once("close", () => {
       // writableEnded, not writableFinished: HTTP/2's compatibility response finishes on RST_STREAM too.
       if (!res.writableEnded) abort.abort(new GatewayError("cancelled", "the caller went away"));
     });
-    const bounds = boundCall(abort.signal, callerTimeoutMs(req), defaultDeadlineMs);
-    const finish = (error: unknown) => {
-      bounds.end();
-      const code = error === undefined ? "ok" : error instanceof GatewayError ? error.kind : "internal";
-      metrics.rpcs.inc({ method: "ChatCompletions", protocol: "openai", code });
-      const durationMs = performance.now() - startedAt;
-      metrics.rpcDuration.observe({ method: "ChatCompletions", protocol: "openai" }, durationMs / 1000);
-      const { model, provider, attempts, connectionReused } = facts;
-      const entry = {
-        method: "ChatCompletions",
-        protocol: "openai",
-        http: facts.httpVersion,
-        model,
-        provider,
-        code,
-      };
-      logger.info(
-        {
-          ...entry,
-          durationMs: Math.round(durationMs * 1000) / 1000,
-          attempts,
-          upstreamReused: connectionReused,
-        },
-        "rpc",
-      );
-    };
+    const call = (input: ParsedChatRequest["input"]): GenerationCall => ({
+      method: "ChatCompletions",
+      protocol: "openai",
+      http: req.httpVersion,
+      signal: abort.signal,
+      timeoutMs: callerTimeoutMs(req),
+      input,
+    });
     readJsonBody(req, limits.maxRequestBytes * BODY_LIMIT_FACTOR)
       .then(async (body) => {
         const request = parseChatRequest(body);
-        facts.model = request.input.model;
-        const chat = validateRequest(request.input, limits);
-        const observer = new UpstreamObserver(metrics, facts);
         if (request.stream) {
-          await streamCompletion(
-            res,
-            request,
-            await generateStream(router, request.input.model, chat, bounds, observer, facts),
-          );
+          await streamCompletion(res, request, calls.stream(call(request.input)));
         } else {
-          const routed = await generate(router, request.input.model, chat, bounds, observer, facts);
+          const routed = await calls.generate(call(request.input));
           const body = completionJson(routed.value, routed.model.name, Math.floor(Date.now() / 1000));
           res.writeHead(200, {
             "content-type": "application/json",
@@ -91,12 +57,8 @@ export function createOpenAIApi({ router, metrics, logger, limits, defaultDeadli
           });
           res.end(body);
         }
-        finish(undefined);
       })
       .catch((error: unknown) => {
-        if (error instanceof GatewayError === false)
-          logger.error({ err: error }, "openai api: unexpected error");
-        finish(error);
         closeAfterReply(req, res);
         replyError(res, error);
       });
@@ -121,21 +83,24 @@ export function createOpenAIApi({ router, metrics, logger, limits, defaultDeadli
 async function streamCompletion(
   res: ServerResponse,
   request: ParsedChatRequest,
-  { routed, events }: Awaited<ReturnType<typeof generateStream>>,
+  steps: AsyncGenerator<StreamStep>,
 ): Promise<void> {
+  let model = request.input.model;
   let writer: ChunkWriter | undefined;
-  for await (const event of events) {
-    if (event.type === "start") {
+  for await (const step of steps) {
+    if (step.type === "routed") {
+      model = step.routed.model.name;
+    } else if (step.type === "start") {
       const created = Math.floor(Date.now() / 1000);
-      writer = new ChunkWriter(event.id || `chatcmpl-weaver-${created}`, routed.model.name, created);
+      writer = new ChunkWriter(step.id || `chatcmpl-weaver-${created}`, model, created);
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       res.write(writer.delta({ role: "assistant", content: "" }));
     } else if (writer === undefined) {
-    } else if (event.type === "delta") {
-      res.write(writer.delta({ content: event.text }));
+    } else if (step.type === "delta") {
+      res.write(writer.delta({ content: step.text }));
     } else {
-      res.write(writer.delta({}, event.finishReason));
-      if (request.includeUsage) res.write(writer.usage(event.usage));
+      res.write(writer.delta({}, step.finishReason));
+      if (request.includeUsage) res.write(writer.usage(step.usage));
     }
   }
   res.end(DONE_EVENT);

@@ -6,8 +6,8 @@ export interface HttpRoutesOptions {
   metrics: GatewayMetrics;
   /** The OpenAI-compatible API: POST /v1/chat/completions and GET /v1/models. */
   openai: { chatCompletions: PlainHandler; models: PlainHandler };
-  /** True once the pools are warm, false again while draining. */
-  isReady: () => boolean;
+  /** Why the gateway should get no traffic now (starting, draining, overloaded), or undefined when ready. */
+  notReady: () => string | undefined;
 }
 
 // HTTP/2's compatibility request and response take the same calls as HTTP/1.1's.
@@ -19,7 +19,7 @@ type PlainHandler = (req: IncomingMessage, res: ServerResponse) => void;
  */
 export function withHttpRoutes(
   rpc: RequestHandler,
-  { metrics, openai, isReady }: HttpRoutesOptions,
+  { metrics, openai, notReady }: HttpRoutesOptions,
 ): RequestHandler {
   return (req, res) => {
     const path = req.url?.split("?", 1)[0];
@@ -37,8 +37,9 @@ export function withHttpRoutes(
         reply(res, 200, "text/plain", "ok\n");
         return;
       case "/readyz": {
-        const ready = isReady();
-        reply(res, ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready\n");
+        const reason = notReady();
+        if (reason === undefined) reply(res, 200, "text/plain", "ready\n");
+        else reply(res, 503, "text/plain", `not ready: ${reason}\n`);
         return;
       }
       case "/metrics":

@@ -1,9 +1,9 @@
 import { createContextValues, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
-import type { Logger } from "../log/logger.js";
-import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
-import { rpcFactsKey } from "../service/rpc-facts.js";
+import type { CallObserver } from "../service/call-observer.js";
+import { SELF_OBSERVED_METHODS } from "../service/gateway-service.js";
+import { httpVersionKey } from "../service/rpc-arrival.js";
 import { reencodeGrpcMessages } from "./grpc-message-encoding.js";
 import type { HealthServer } from "./health/health-service.js";
 import type { RequestHandler } from "./listener.js";
@@ -18,8 +18,7 @@ const WIRE_LIMIT_FACTOR = 4;
 
 export interface RpcHandlerOptions {
   service: ServiceImpl<typeof GatewayService>;
-  logger: Logger;
-  metrics: GatewayMetrics;
+  observer: CallObserver;
   health: HealthServer;
   maxRequestBytes: number;
 }
@@ -29,7 +28,9 @@ export interface RpcHandlerOptions {
  * standard gRPC health and reflection services.
  */
 export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
-  const { service, logger, metrics, health, maxRequestBytes } = options;
+  const { service, observer, health, maxRequestBytes } = options;
+  const observedByService = (typeName: string, method: string) =>
+    typeName === GatewayService.typeName && SELF_OBSERVED_METHODS.has(method);
   const adapter = connectNodeAdapter({
     routes: (router) => {
       router.service(GatewayService, service);
@@ -37,9 +38,9 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
       // Last, so it describes every service registered before it.
       registerReflection(router);
     },
-    interceptors: [rpcObserverInterceptor(logger, metrics)],
+    interceptors: [rpcObserverInterceptor(observer, observedByService)],
     readMaxBytes: WIRE_LIMIT_FACTOR * maxRequestBytes,
-    contextValues: (req) => createContextValues().set(rpcFactsKey, { httpVersion: req.httpVersion }),
+    contextValues: (req) => createContextValues().set(httpVersionKey, req.httpVersion),
   }) as RequestHandler;
   return (req, res) => {
     reencodeGrpcMessages(req, res);

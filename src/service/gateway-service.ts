@@ -4,13 +4,11 @@ import type {
   GenerateRequest,
   GenerateStreamRequest,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
-import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
-import type { ModelRouter } from "../router/model-router.js";
+import type { ModelRouter, Routed } from "../router/model-router.js";
 import type { UpstreamPools } from "../upstream/upstream-pools.js";
-import { boundCall } from "./call-bounds.js";
 import { toConnectError } from "./connect-errors.js";
-import { generate, generateStream } from "./generation.js";
-import { type RpcFacts, rpcFactsKey } from "./rpc-facts.js";
+import type { GenerationCall, GenerationCalls } from "./generation-calls.js";
+import { rpcArrival } from "./rpc-arrival.js";
 import {
   finishReasonToProto,
   modelsToProto,
@@ -18,31 +16,25 @@ import {
   upstreamToProto,
   usageToProto,
 } from "./to-proto.js";
-import { UpstreamObserver } from "./upstream-observer.js";
-import { type ValidationLimits, validateRequest } from "./validate-request.js";
 
 export interface GatewayServiceDeps {
   router: ModelRouter;
   pools: UpstreamPools;
-  metrics: GatewayMetrics;
-  limits: ValidationLimits;
-  /** The deadline of a call whose caller sets none, ms. */
-  defaultDeadlineMs: number;
+  calls: GenerationCalls;
   startedAt: Date;
 }
 
-/** GatewayService: validate, route, call the provider, map the result and any error. */
+/** The methods whose calls the service observes itself (the rest, the server's interceptor does). */
+export const SELF_OBSERVED_METHODS = new Set(["Generate", "GenerateStream"]);
+
+/** GatewayService: each generation call taken through GenerationCalls, its result and errors mapped to the contract. */
 export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof GatewayService> {
-  const { router, pools, metrics, limits, defaultDeadlineMs, startedAt } = deps;
+  const { router, pools, calls, startedAt } = deps;
 
   return {
     async generate(request, ctx) {
-      const bounds = boundCall(ctx.signal, ctx.timeoutMs(), defaultDeadlineMs);
       try {
-        const chat = validateRequest(request, limits);
-        const facts = factsOf(ctx, request);
-        const observer = new UpstreamObserver(metrics, facts);
-        const routed = await generate(router, request.model, chat, bounds, observer, facts);
+        const routed = await calls.generate(generationCall("Generate", request, ctx));
         const result = routed.value;
         return {
           id: result.id,
@@ -55,30 +47,31 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
         };
       } catch (error) {
         throw toConnectError(error, ctx.signal);
-      } finally {
-        bounds.end();
       }
     },
 
     async *generateStream(request, ctx) {
-      const bounds = boundCall(ctx.signal, ctx.timeoutMs(), defaultDeadlineMs);
       try {
-        const chat = validateRequest(request, limits);
-        const facts = factsOf(ctx, request);
-        const observer = new UpstreamObserver(metrics, facts);
-        const { routed, events } = await generateStream(router, request.model, chat, bounds, observer, facts);
-        let upstream = upstreamToProto(routed, undefined);
-        for await (const event of events) {
-          switch (event.type) {
+        let routed: Routed<unknown> | undefined;
+        let upstream: ReturnType<typeof upstreamToProto> | undefined;
+        for await (const step of calls.stream(generationCall("GenerateStream", request, ctx))) {
+          if (step.type === "routed") {
+            routed = step.routed;
+            upstream = upstreamToProto(routed, undefined);
+            continue;
+          }
+          // Never: the routed step comes first.
+          if (routed === undefined) continue;
+          switch (step.type) {
             case "start":
-              upstream = upstreamToProto(routed, event.upstream);
-              yield { event: { case: "start", value: { id: event.id, model: routed.model.name } } };
+              upstream = upstreamToProto(routed, step.upstream);
+              yield { event: { case: "start", value: { id: step.id, model: routed.model.name } } };
               break;
             case "delta":
-              yield { event: { case: "delta", value: { text: event.text } } };
+              yield { event: { case: "delta", value: { text: step.text } } };
               break;
             case "finish": {
-              const { finishReason, usage, nonTextContent } = event;
+              const { finishReason, usage, nonTextContent } = step;
               const value = {
                 finishReason: finishReasonToProto(finishReason),
                 usage: usageToProto(usage),
@@ -92,8 +85,6 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
         }
       } catch (error) {
         throw toConnectError(error, ctx.signal);
-      } finally {
-        bounds.end();
       }
     },
 
@@ -107,13 +98,16 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
   };
 }
 
-function factsOf(
-  ctx: HandlerContext,
+function generationCall(
+  method: string,
   request: GenerateRequest | GenerateStreamRequest,
-): RpcFacts | undefined {
-  const facts = ctx.values.get(rpcFactsKey);
-  if (facts === undefined) return undefined;
-  facts.model = request.model;
-  if (Object.keys(request.metadata).length > 0) facts.metadata = request.metadata;
-  return facts;
+  ctx: HandlerContext,
+): GenerationCall {
+  return {
+    ...rpcArrival(method, { header: ctx.requestHeader, values: ctx.values }),
+    signal: ctx.signal,
+    timeoutMs: ctx.timeoutMs(),
+    input: request,
+    metadata: Object.keys(request.metadata).length > 0 ? request.metadata : undefined,
+  };
 }

@@ -1,13 +1,12 @@
 import type { ChatRequest, ChatResult, ChatStreamEvent } from "../providers/provider.js";
 import type { CallBounds, ModelRouter, Routed } from "../router/model-router.js";
-import type { RpcFacts } from "./rpc-facts.js";
 import type { UpstreamObserver } from "./upstream-observer.js";
 
 type Chat = Omit<ChatRequest, "model">;
 
 /**
- * One generation through the router, whichever API asked for it: every attempt observed,
- * the deployment released, and what served it noted for the log.
+ * One generation through the router, whichever API asked for it: every attempt observed and
+ * the deployment released.
  */
 export async function generate(
   router: ModelRouter,
@@ -15,7 +14,6 @@ export async function generate(
   chat: Chat,
   bounds: CallBounds,
   observer: UpstreamObserver,
-  facts: RpcFacts | undefined,
 ): Promise<Routed<ChatResult>> {
   const routed = await router.run(
     model,
@@ -35,7 +33,6 @@ export async function generate(
     bounds,
   );
   routed.release();
-  noteServed(facts, routed, routed.value.upstream.connectionReused);
   observer.tokens(routed.deployment, modelLabel(routed), routed.value.usage);
   return routed;
 }
@@ -59,7 +56,6 @@ export async function generateStream(
   chat: Chat,
   bounds: CallBounds,
   observer: UpstreamObserver,
-  facts: RpcFacts | undefined,
 ): Promise<{ routed: Routed<unknown>; events: AsyncGenerator<ChatStreamEvent> }> {
   const routed = await router.run(
     model,
@@ -85,15 +81,13 @@ export async function generateStream(
     },
     bounds,
   );
-  noteServed(facts, routed, false);
-  return { routed, events: relay(routed, modelLabel(routed), observer, facts) };
+  return { routed, events: relay(routed, modelLabel(routed), observer) };
 }
 
 async function* relay(
   routed: Routed<OpenedStream>,
   label: string,
   observer: UpstreamObserver,
-  facts: RpcFacts | undefined,
 ): AsyncGenerator<ChatStreamEvent> {
   const { iterator, head, startedAt } = routed.value;
   let failure: unknown;
@@ -115,7 +109,6 @@ async function* relay(
   }
 
   function noted(event: ChatStreamEvent): ChatStreamEvent {
-    if (event.type === "start" && facts) facts.connectionReused = event.upstream.connectionReused;
     if (event.type === "finish") observer.tokens(routed.deployment, label, event.usage);
     return event;
   }
@@ -127,12 +120,4 @@ async function* relay(
  */
 function modelLabel(routed: Routed<unknown>): string {
   return routed.model.passthrough ? `${routed.deployment.provider.name}/*` : routed.model.name;
-}
-
-function noteServed(facts: RpcFacts | undefined, routed: Routed<unknown>, reused: boolean): void {
-  if (!facts) return;
-  facts.model = routed.model.name;
-  facts.provider = routed.deployment.provider.name;
-  facts.attempts = routed.attempts;
-  facts.connectionReused = reused;
 }

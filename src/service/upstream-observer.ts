@@ -2,18 +2,17 @@ import { GatewayError } from "../errors/gateway-error.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { TokenUsage } from "../providers/provider.js";
 import type { Deployment } from "../router/model-router.js";
-import type { RpcFacts } from "./rpc-facts.js";
 
 /**
- * Accounts for one RPC's upstream attempts: the upstream metrics (status, duration, time to
- * first token, tokens) and the time spent waiting on upstreams, from which the RPC's own
+ * Accounts for one call's upstream attempts: the upstream metrics (status, duration, time to
+ * first token, tokens) and the time spent waiting on upstreams, from which the call's own
  * overhead follows.
  */
 export class UpstreamObserver {
-  constructor(
-    private readonly metrics: GatewayMetrics,
-    private readonly facts: RpcFacts | undefined,
-  ) {}
+  /** Time spent waiting on upstreams so far, in ms. */
+  waitedMs = 0;
+
+  constructor(private readonly metrics: GatewayMetrics) {}
 
   /** Times `work` as upstream waiting. */
   async wait<T>(work: Promise<T>): Promise<T> {
@@ -21,7 +20,7 @@ export class UpstreamObserver {
     try {
       return await work;
     } finally {
-      this.addWait(performance.now() - startedAt);
+      this.waitedMs += performance.now() - startedAt;
     }
   }
 
@@ -43,9 +42,5 @@ export class UpstreamObserver {
     const provider = deployment.provider.name;
     this.metrics.tokens.inc({ provider, model, direction: "input" }, usage.inputTokens);
     this.metrics.tokens.inc({ provider, model, direction: "output" }, usage.outputTokens);
-  }
-
-  private addWait(ms: number): void {
-    if (this.facts) this.facts.upstreamWaitMs = (this.facts.upstreamWaitMs ?? 0) + ms;
   }
 }

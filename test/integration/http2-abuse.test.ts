@@ -95,9 +95,12 @@ describe("hostile callers, with short connection timeouts", () => {
       const unread = await pingFlood(target, { frames: 50_000, settleMs: 5_000 });
       // Closed with the flood unread in its buffers, the socket resets: the GOAWAY may be lost.
       expect(cutOff(unread), JSON.stringify(unread)).toBe(true);
-      // An attacker that reads sees why.
+      // An attacker that reads sees why, or (the race above) its acks stop at the gateway's budget
+      // of 1,000; nghttp2 alone acks ~11,000 before its own INTERNAL_ERROR.
       const read = await pingFlood(target, { frames: 50_000, settleMs: 5_000, read: true });
-      expect(read.goaway?.codes ?? [], JSON.stringify(read)).toContain(ErrorCode.ENHANCE_YOUR_CALM);
+      const toldWhy = read.goaway?.codes.includes(ErrorCode.ENHANCE_YOUR_CALM) ?? false;
+      const acks = read.received.PING ?? 0;
+      expect(toldWhy || (cutOff(read) && acks <= 1_100), JSON.stringify(read)).toBe(true);
       await answersNormalCall(gateway);
     },
     TEST_TIMEOUT_MS,
@@ -109,9 +112,12 @@ describe("hostile callers, with short connection timeouts", () => {
       const unread = await settingsFlood(target, { frames: 50_000, settleMs: 5_000 });
       // Closed with the flood unread in its buffers, the socket resets: the GOAWAY may be lost.
       expect(cutOff(unread), JSON.stringify(unread)).toBe(true);
-      // An attacker that reads sees why.
+      // An attacker that reads sees why, or (the race above) its acks stop at the gateway's budget
+      // of 1,000; nghttp2 alone acks ~11,000 before its own INTERNAL_ERROR.
       const read = await settingsFlood(target, { frames: 50_000, settleMs: 5_000, read: true });
-      expect(read.goaway?.codes ?? [], JSON.stringify(read)).toContain(ErrorCode.ENHANCE_YOUR_CALM);
+      const toldWhy = read.goaway?.codes.includes(ErrorCode.ENHANCE_YOUR_CALM) ?? false;
+      const acks = read.received.SETTINGS ?? 0;
+      expect(toldWhy || (cutOff(read) && acks <= 1_100), JSON.stringify(read)).toBe(true);
       await answersNormalCall(gateway);
     },
     TEST_TIMEOUT_MS,

@@ -126,7 +126,7 @@ describe("the official openai SDK pointed at the gateway", () => {
     }
     expect(tokens).toBe(2);
     await reset;
-    await expectLastChatCompletionsLog({ http: "1.1", code: "cancelled" });
+    await expectLastChatCompletionsLog({ http: "1.1", code: "canceled" });
   });
 });
 
@@ -144,7 +144,7 @@ describe("a caller over HTTP/2 (prior knowledge)", () => {
       await once(request, "data");
       request.close(constants.NGHTTP2_CANCEL);
       await reset;
-      await expectLastChatCompletionsLog({ http: "2.0", code: "cancelled" });
+      await expectLastChatCompletionsLog({ http: "2.0", code: "canceled" });
     } finally {
       session.close();
     }

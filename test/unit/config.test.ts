@@ -160,6 +160,9 @@ describe("a valid full config", () => {
       max_request_bytes: 65536,
       drain_timeout: "2m",
       default_deadline: "90s",
+      max_in_flight: 64,
+      max_event_loop_delay: "250ms",
+      connections: { max: 500, idle_timeout: "1m", headers_timeout: "5s", max_header_bytes: 8192 },
     },
     pool: {
       pooling: true,
@@ -208,6 +211,16 @@ describe("a valid full config", () => {
       max_request_bytes: 65536,
       drain_timeout: 120_000,
       default_deadline: 90_000,
+      max_in_flight: 64,
+      max_event_loop_delay: 250,
+      connections: {
+        max: 500,
+        idle_timeout: 60_000,
+        headers_timeout: 5_000,
+        request_timeout: 30_000,
+        max_concurrent_streams: 100,
+        max_header_bytes: 8192,
+      },
       cors: { allowed_origins: [] },
     });
     expect(config.pool).toMatchObject({
@@ -244,6 +257,16 @@ describe("a valid full config", () => {
       max_request_bytes: 1024 * 1024,
       drain_timeout: 10_000,
       default_deadline: 600_000,
+      max_in_flight: 1000,
+      max_event_loop_delay: 500,
+      connections: {
+        max: 10_000,
+        idle_timeout: 300_000,
+        headers_timeout: 10_000,
+        request_timeout: 30_000,
+        max_concurrent_streams: 100,
+        max_header_bytes: 16 * 1024,
+      },
       cors: { allowed_origins: [] },
     });
     expect(minimal.pool).toEqual({

@@ -7,7 +7,6 @@ import { GatewayMetrics } from "../../src/metrics/gateway-metrics.js";
 import type { ChatRequest, ChatResult, ChatStreamEvent, Provider } from "../../src/providers/provider.js";
 import { ModelRouter } from "../../src/router/model-router.js";
 import { generate, generateStream } from "../../src/service/generation.js";
-import type { RpcFacts } from "../../src/service/rpc-facts.js";
 import { UpstreamObserver } from "../../src/service/upstream-observer.js";
 import { UpstreamPools } from "../../src/upstream/upstream-pools.js";
 
@@ -97,11 +96,10 @@ function setUp(...providers: ScriptedProvider[]) {
     { random: () => 0 }, // no backoff: retries follow at once
   );
   const metrics = new GatewayMetrics(new UpstreamPools(PoolSchema.parse({})));
-  const facts: RpcFacts = {};
-  const observer = new UpstreamObserver(metrics, facts);
+  const observer = new UpstreamObserver(metrics);
   const bounds = { signal: new AbortController().signal };
   const inFlight = () => router.resolve("chat").deployments.map((d) => d.inFlight);
-  return { router, metrics, facts, observer, bounds, inFlight };
+  return { router, metrics, observer, bounds, inFlight };
 }
 
 async function counted(
@@ -119,16 +117,21 @@ async function collect(events: AsyncIterable<ChatStreamEvent>): Promise<ChatStre
 }
 
 describe("generate", () => {
-  it("asks the deployment for its own model name, releases it, and notes what served the call", async () => {
+  it("asks the deployment for its own model name, releases it, and returns what served the call", async () => {
     const a = new ScriptedProvider("a");
-    const { router, metrics, facts, observer, bounds, inFlight } = setUp(a);
-    const routed = await generate(router, "chat", CHAT, bounds, observer, facts);
+    const { router, metrics, observer, bounds, inFlight } = setUp(a);
+    const routed = await generate(router, "chat", CHAT, bounds, observer);
 
     expect(routed.value.text).toBe("from a");
     expect(a.requests).toEqual([{ ...CHAT, model: "a-model" }]);
     expect(inFlight()).toEqual([0]);
-    expect(facts).toMatchObject({ model: "chat", provider: "a", attempts: 1, connectionReused: true });
-    expect(facts.upstreamWaitMs).toBeGreaterThanOrEqual(0);
+    expect(routed).toMatchObject({
+      model: { name: "chat" },
+      deployment: { provider: { name: "a" } },
+      attempts: 1,
+    });
+    expect(routed.value.upstream.connectionReused).toBe(true);
+    expect(observer.waitedMs).toBeGreaterThanOrEqual(0);
     expect(await counted(metrics, "upstreamRequests")).toEqual([
       { provider: "a", origin: "https://a.test", status: "200", value: 1 },
     ]);
@@ -141,11 +144,11 @@ describe("generate", () => {
   it("records every attempt of a retried call, each with its status", async () => {
     const bad = new ScriptedProvider("bad", [unavailable()]);
     const good = new ScriptedProvider("good");
-    const { router, metrics, facts, observer, bounds, inFlight } = setUp(bad, good);
-    const routed = await generate(router, "chat", CHAT, bounds, observer, facts);
+    const { router, metrics, observer, bounds, inFlight } = setUp(bad, good);
+    const routed = await generate(router, "chat", CHAT, bounds, observer);
 
     expect(routed.deployment.provider.name).toBe("good");
-    expect(facts).toMatchObject({ provider: "good", attempts: 2 });
+    expect(routed.attempts).toBe(2);
     expect(inFlight()).toEqual([0, 0]);
     const statuses = (await counted(metrics, "upstreamRequests")).map((c) => [c.provider, c.status, c.value]);
     expect(statuses).toEqual([
@@ -157,10 +160,9 @@ describe("generate", () => {
   it("passes on a failure that is not retryable, released and counted with status 0 when none came back", async () => {
     const failure = new GatewayError("cancelled", "caller went away");
     const a = new ScriptedProvider("a", [failure]);
-    const { router, metrics, facts, observer, bounds, inFlight } = setUp(a);
-    await expect(generate(router, "chat", CHAT, bounds, observer, facts)).rejects.toBe(failure);
+    const { router, metrics, observer, bounds, inFlight } = setUp(a);
+    await expect(generate(router, "chat", CHAT, bounds, observer)).rejects.toBe(failure);
     expect(inFlight()).toEqual([0]);
-    expect(facts.provider).toBeUndefined();
     expect((await counted(metrics, "upstreamRequests")).map((c) => c.status)).toEqual(["0"]);
   });
 });
@@ -168,8 +170,8 @@ describe("generate", () => {
 describe("generateStream", () => {
   it("relays start, deltas and finish in order, holding the deployment until the stream is read", async () => {
     const a = new ScriptedProvider("a", [], [[start("a", true), delta("Hel"), delta("lo"), FINISH]]);
-    const { router, metrics, facts, observer, bounds, inFlight } = setUp(a);
-    const { routed, events } = await generateStream(router, "chat", CHAT, bounds, observer, facts);
+    const { router, metrics, observer, bounds, inFlight } = setUp(a);
+    const { routed, events } = await generateStream(router, "chat", CHAT, bounds, observer);
 
     expect(routed.attempts).toBe(1);
     expect(inFlight()).toEqual([1]);
@@ -177,7 +179,7 @@ describe("generateStream", () => {
     expect(seen.map((e) => e.type)).toEqual(["start", "delta", "delta", "finish"]);
     expect(inFlight()).toEqual([0]);
     expect(a.streamsClosed).toBe(1);
-    expect(facts).toMatchObject({ model: "chat", provider: "a", attempts: 1, connectionReused: true });
+    expect(seen[0]).toMatchObject({ type: "start", upstream: { connectionReused: true } });
     expect((await counted(metrics, "tokens")).map((c) => c.value)).toEqual([3, 5]);
     expect((await counted(metrics, "upstreamRequests")).map((c) => c.status)).toEqual(["200"]);
   });
@@ -185,15 +187,14 @@ describe("generateStream", () => {
   it("retries a stream that fails before its first content, closing the failed one", async () => {
     const flaky = new ScriptedProvider("flaky", [], [[start("flaky"), unavailable()]]);
     const steady = new ScriptedProvider("steady", [], [[start("steady"), delta("ok"), FINISH]]);
-    const { router, facts, observer, bounds, inFlight } = setUp(flaky, steady);
-    const { routed, events } = await generateStream(router, "chat", CHAT, bounds, observer, facts);
+    const { router, observer, bounds, inFlight } = setUp(flaky, steady);
+    const { routed, events } = await generateStream(router, "chat", CHAT, bounds, observer);
 
     expect(routed).toMatchObject({ attempts: 2, deployment: { model: "steady-model" } });
     expect(flaky.streamsClosed).toBe(1);
     const text = (await collect(events)).map((e) => (e.type === "delta" ? e.text : "")).join("");
     expect(text).toBe("ok");
     expect(inFlight()).toEqual([0, 0]);
-    expect(facts.attempts).toBe(2);
   });
 
   it("does not retry once content has reached the caller: the failure ends the stream and counts", async () => {
@@ -201,7 +202,7 @@ describe("generateStream", () => {
     const a = new ScriptedProvider("a", [], [[start("a"), delta("partial"), failure]]);
     const b = new ScriptedProvider("b", [], [[start("b"), delta("never"), FINISH]]);
     const { router, metrics, observer, bounds } = setUp(a, b);
-    const { routed, events } = await generateStream(router, "chat", CHAT, bounds, observer, undefined);
+    const { routed, events } = await generateStream(router, "chat", CHAT, bounds, observer);
 
     const seen: ChatStreamEvent[] = [];
     const outcome = await (async () => {
@@ -217,7 +218,7 @@ describe("generateStream", () => {
   it("ends the provider's stream when the caller stops reading, without counting it a failure", async () => {
     const a = new ScriptedProvider("a", [], [[start("a"), delta("one"), delta("two"), FINISH]]);
     const { router, observer, bounds } = setUp(a);
-    const { routed, events } = await generateStream(router, "chat", CHAT, bounds, observer, undefined);
+    const { routed, events } = await generateStream(router, "chat", CHAT, bounds, observer);
     for await (const event of events) if (event.type === "delta") break;
     expect(a.streamsClosed).toBe(1);
     expect(routed.deployment.health).toMatchObject({ inFlight: 0, consecutiveFailures: 0, failuresTotal: 0 });

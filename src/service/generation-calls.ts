@@ -1,0 +1,110 @@
+import { GatewayError } from "../errors/gateway-error.js";
+import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
+import type { ChatResult, ChatStreamEvent } from "../providers/provider.js";
+import type { ModelRouter, Routed } from "../router/model-router.js";
+import { boundCall } from "./call-bounds.js";
+import type { CallArrival, CallFacts, CallObserver } from "./call-observer.js";
+import { generate, generateStream } from "./generation.js";
+import type { LoadShedder } from "./load-shedder.js";
+import { UpstreamObserver } from "./upstream-observer.js";
+import { type GenerationInput, type ValidationLimits, validateRequest } from "./validate-request.js";
+
+export interface GenerationCallsDeps {
+  router: ModelRouter;
+  metrics: GatewayMetrics;
+  observer: CallObserver;
+  shedder: LoadShedder;
+  limits: ValidationLimits;
+  /** The deadline of a call whose caller sets none, ms. */
+  defaultDeadlineMs: number;
+}
+
+/** One caller's generation call as it arrives, from whichever API. */
+export interface GenerationCall extends CallArrival {
+  /** Aborted when the caller goes away (or its protocol's own deadline passes). */
+  signal: AbortSignal;
+  /** The caller's deadline, if it set one. */
+  timeoutMs: number | undefined;
+  input: GenerationInput;
+  /** The caller's metadata, for the log. */
+  metadata?: Record<string, string> | undefined;
+}
+
+/** A stream's steps: first the deployment that serves it, then the provider's events. */
+export type StreamStep = { type: "routed"; routed: Routed<unknown> } | ChatStreamEvent;
+
+/**
+ * Every generation call, of every API, takes this one path: admitted (or refused at once when the
+ * process is full), bounded by its deadline, validated, routed, and observed to its end.
+ */
+export class GenerationCalls {
+  constructor(private readonly deps: GenerationCallsDeps) {}
+
+  async generate(call: GenerationCall): Promise<Routed<ChatResult>> {
+    const { router, metrics, observer, shedder, limits, defaultDeadlineMs } = this.deps;
+    const end = observer.begin(call, call.signal);
+    const facts: CallFacts = { model: call.input.model, metadata: call.metadata };
+    const bounds = boundCall(call.signal, call.timeoutMs, defaultDeadlineMs);
+    let release: (() => void) | undefined;
+    try {
+      release = shedder.admit();
+      const chat = validateRequest(call.input, limits);
+      const upstream = new UpstreamObserver(metrics);
+      const routed = await generate(router, call.input.model, chat, bounds, upstream);
+      served(facts, routed, upstream);
+      facts.connectionReused = routed.value.upstream.connectionReused;
+      end(undefined, facts);
+      return routed;
+    } catch (error) {
+      end(error, facts);
+      throw error;
+    } finally {
+      bounds.end();
+      release?.();
+    }
+  }
+
+  /**
+   * A streamed generation, admitted on its first step: a stream never read holds nothing. It is
+   * observed until its caller stops reading.
+   */
+  async *stream(call: GenerationCall): AsyncGenerator<StreamStep> {
+    const { router, metrics, observer, shedder, limits, defaultDeadlineMs } = this.deps;
+    const end = observer.begin(call, call.signal);
+    const facts: CallFacts = { model: call.input.model, metadata: call.metadata };
+    const bounds = boundCall(call.signal, call.timeoutMs, defaultDeadlineMs);
+    let release: (() => void) | undefined;
+    let settled = false;
+    try {
+      release = shedder.admit();
+      const chat = validateRequest(call.input, limits);
+      const upstream = new UpstreamObserver(metrics);
+      const { routed, events } = await generateStream(router, call.input.model, chat, bounds, upstream);
+      served(facts, routed, upstream);
+      yield { type: "routed", routed };
+      for await (const event of events) {
+        if (event.type === "start") facts.connectionReused = event.upstream.connectionReused;
+        yield event;
+      }
+      facts.upstreamWaitMs = upstream.waitedMs;
+      settled = true;
+      end(undefined, facts);
+    } catch (error) {
+      settled = true;
+      end(error, facts);
+      throw error;
+    } finally {
+      // The caller stopped reading before the end: a cancel, whatever the signal says yet.
+      if (!settled) end(new GatewayError("cancelled", "the caller stopped reading the stream"), facts);
+      bounds.end();
+      release?.();
+    }
+  }
+}
+
+function served(facts: CallFacts, routed: Routed<unknown>, upstream: UpstreamObserver): void {
+  facts.model = routed.model.name;
+  facts.provider = routed.deployment.provider.name;
+  facts.attempts = routed.attempts;
+  facts.upstreamWaitMs = upstream.waitedMs;
+}
