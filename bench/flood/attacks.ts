@@ -23,6 +23,11 @@ export interface AttackResult {
   /** Every GOAWAY code the attacker's connections received, last code of each. */
   goawayCodes: number[];
   data: unknown;
+  /**
+   * When the attack was in place (wall clock, ms), for attacks that hold connections: the good
+   * caller is judged from then, while they are held, not while they open.
+   */
+  heldFrom?: number;
 }
 
 /** What the issue asks of the gateway under this attack. */
@@ -142,15 +147,19 @@ export function describeFlood(o: FloodOutcome): string {
   return `GOAWAY ${g.codeName}${codes} at ${num(g.afterMs)} ms, ${num(g.framesSentBefore)} frames sent${streams}${ended}`;
 }
 
+/** Opens the connections, then holds them a whole window (`until` less now) from when the last one opened. */
 async function holdUntil(until: number, opening: Promise<SocketHold>): Promise<AttackResult> {
+  const startedAt = performance.now();
+  const windowMs = until - startedAt;
   const hold = await opening;
-  const openedIn = performance.now();
-  // Held at least a second after the last one opened, whatever the window.
-  await new Promise((resolve) => setTimeout(resolve, Math.max(1_000, until - openedIn)));
+  const openedInMs = performance.now() - startedAt;
+  const heldFrom = performance.timeOrigin + performance.now();
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
   const summary = hold.summary();
   hold.release();
   return {
-    got: describeHold(summary),
+    heldFrom,
+    got: `${describeHold(summary)}; opening took ${num(openedInMs)} ms, then held ${num(windowMs / 1000)} s`,
     cutOff: summary.opened > 0 && summary.open === 0,
     goawayCodes: [],
     data: summary,

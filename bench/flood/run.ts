@@ -118,7 +118,7 @@ for (const attack of selected) {
     title: attack.title,
     bar: attack.bar,
     before: [beforeFrom, duringFrom],
-    during: [duringFrom, duringTo],
+    during: ["heldFrom" in result && result.heldFrom !== undefined ? result.heldFrom : duringFrom, duringTo],
     result,
     rssBefore,
     rssPeak: rss.stop(),
