@@ -9,6 +9,7 @@ import { createOpenAIApi } from "./openai-api/openai-api-handler.js";
 import { createProviders, type ProviderSet } from "./providers/create-providers.js";
 import { ModelRouter } from "./router/model-router.js";
 import { withCors } from "./server/cors.js";
+import { withHeaderLimit } from "./server/header-limit.js";
 import { createHealth, ServingStatus } from "./server/health/health-service.js";
 import { OVERALL } from "./server/health/serving-status.js";
 import { withHttpRoutes } from "./server/http-routes.js";
@@ -92,13 +93,16 @@ export async function startGateway(
       metrics.connectionsCutOff.inc({ abuse });
       logger.warn({ abuse, peer }, "caller connection cut off (GOAWAY ENHANCE_YOUR_CALM)");
     },
-    handler: withCors(
-      withHttpRoutes(rpc, {
-        metrics,
-        openai: createOpenAIApi({ router, calls, limits: { maxRequestBytes: server.max_request_bytes } }),
-        notReady: () => (ready ? shedder.overload() : "starting or draining"),
-      }),
-      { allowedOrigins: server.cors.allowed_origins },
+    handler: withHeaderLimit(
+      withCors(
+        withHttpRoutes(rpc, {
+          metrics,
+          openai: createOpenAIApi({ router, calls, limits: { maxRequestBytes: server.max_request_bytes } }),
+          notReady: () => (ready ? shedder.overload() : "starting or draining"),
+        }),
+        { allowedOrigins: server.cors.allowed_origins },
+      ),
+      server.connections.max_header_bytes,
     ),
   });
   let address: AddressInfo;

@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { ModelRouter } from "../router/model-router.js";
+import { closeAfterReply } from "../server/close-after-reply.js";
 import type { GenerationCall, GenerationCalls, StreamStep } from "../service/generation-calls.js";
 import type { ValidationLimits } from "../service/validate-request.js";
 import { type ParsedChatRequest, parseChatRequest } from "./chat-request.js";
 import { ChunkWriter, completionJson, DONE_EVENT } from "./chat-response.js";
 import { toOpenAIError } from "./openai-error.js";
-import { closeAfterReply, readJsonBody } from "./request-body.js";
+import { readJsonBody } from "./request-body.js";
 
 export interface OpenAIApiOptions {
   router: ModelRouter;

@@ -1,18 +1,10 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage } from "node:http";
 import { GatewayError } from "../errors/gateway-error.js";
 import { mediaType } from "../upstream/media-type.js";
 
 /**
- * How long a refused HTTP/1.1 connection keeps reading (and discarding) after its answer. Closing
- * at once with the body's bytes unread makes the kernel send a reset, which can make the client
- * fail before it reads the answer; RFC 9112 §9.6 asks for this staged close instead.
- */
-const LINGER_MS = 2_000;
-
-/**
  * The request's JSON body, refused before a byte of it is read unless it is labelled JSON, and
- * read no further than `limit` bytes. A refused body is left unread: see `closeAfterReply`.
+ * read no further than `limit` bytes. A refused body is left unread: see `closeAfterReply` (server/close-after-reply.ts).
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<string> {
   // A web page may POST text/plain, form or multipart bodies cross-origin with no CORS preflight
@@ -49,27 +41,4 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<strin
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
-}
-
-/**
- * For an answer sent before the request's body was read: over HTTP/1.1 the connection closes after
- * it (its unread bytes cannot be told from a next request), discarding what still arrives for
- * `LINGER_MS`; over HTTP/2 the stream ends and the session stays. Call before writing the head.
- */
-export function closeAfterReply(req: IncomingMessage, res: ServerResponse): void {
-  if (req.complete || res.headersSent || req.httpVersionMajor !== 1) return;
-  res.setHeader("connection", "close");
-  lingerOnClose(req.socket);
-  req.resume();
-}
-
-/** Node's server calls `destroySoon` once a `connection: close` answer is written: end, then linger. */
-function lingerOnClose(socket: Socket): void {
-  socket.destroySoon = function lingeringClose(this: Socket) {
-    this.end();
-    const timer = setTimeout(() => this.destroy(), LINGER_MS).unref();
-    this.once("close", () => clearTimeout(timer));
-    this.once("end", () => this.destroy());
-    this.resume();
-  };
 }

@@ -20,7 +20,7 @@ export function encodeGrpcMessage(message: string): string {
 type AnyRequest = IncomingMessage | Http2ServerRequest;
 type AnyResponse = ServerResponse | Http2ServerResponse;
 
-/** Re-encodes `grpc-message` in the headers and trailers of a gRPC (not gRPC-Web) response. */
+/** Re-encodes (and bounds) `grpc-message` in the headers and trailers of a gRPC (not gRPC-Web) response. */
 export function reencodeGrpcMessages(req: AnyRequest, res: AnyResponse): void {
   const contentType = req.headers["content-type"];
   if (!contentType?.startsWith("application/grpc") || contentType.startsWith("application/grpc-web")) return;
@@ -41,8 +41,18 @@ export function reencodeGrpcMessages(req: AnyRequest, res: AnyResponse): void {
   };
 }
 
+/**
+ * The longest `grpc-message` sent, in characters before encoding. Messages may quote what the
+ * caller sent (a 70,000-digit `grpc-timeout`), and trailers past the client's header-list limit
+ * (64 KiB in grpc-js) are dropped whole: the caller would get no status at all.
+ */
+const MAX_GRPC_MESSAGE_CHARS = 1_024;
+
 function fix(headers: OutgoingHttpHeaders | undefined): void {
   const message = headers?.["grpc-message"];
-  if (headers && typeof message === "string")
-    headers["grpc-message"] = encodeGrpcMessage(decodeURIComponent(message));
+  if (headers && typeof message === "string") {
+    const text = decodeURIComponent(message);
+    const held = text.length > MAX_GRPC_MESSAGE_CHARS ? `${text.slice(0, MAX_GRPC_MESSAGE_CHARS)}…` : text;
+    headers["grpc-message"] = encodeGrpcMessage(held);
+  }
 }

@@ -122,12 +122,6 @@ export class Listener {
     };
     const onRequest: RequestHandler = (req, res) => {
       if (req.httpVersionMajor === 1) this.trackHttp1Request(req as IncomingMessage, res as ServerResponse);
-      // HTTP/1.1's parser enforces maxHeaderSize; Node's HTTP/2 only advertises the setting.
-      else if (headerListBytes(req.rawHeaders) > limits.maxHeaderBytes) {
-        res.statusCode = 431;
-        res.end();
-        return;
-      }
       options.handler(req, res);
     };
     if (options.tls) {
@@ -157,9 +151,14 @@ export class Listener {
       h2c.on("session", onSession);
       h2c.on("request", onRequest);
       const http1 = createHttp1Server(http1Options, onRequest);
+      // Node's HTTP/1.1 server drops a request whose client ended its side after sending it;
+      // this keeps it, and closes once the answer is written.
+      Object.assign(http1, { httpAllowHalfOpen: true });
       this.http1 = http1;
       http1.on("clientError", answerClientError);
-      this.front = createTcpServer((socket) => {
+      // Half-open, as Node's HTTP/1.1 server is: a client that ends its side after its request
+      // (`nc -N`, shells) still gets the answer.
+      this.front = createTcpServer({ allowHalfOpen: true }, (socket) => {
         const peer = this.trackAccepted(socket);
         socket.setNoDelay(true);
         sniffHttpVersion(socket, limits.headersTimeoutMs, (isHttp2, seen) => {
@@ -167,6 +166,7 @@ export class Listener {
           if (isHttp2) {
             // The HTTP/2 session reads bytes already buffered on the socket before its handle.
             socket.unshift(seen);
+            socket.allowHalfOpen = false;
             h2c.emit("connection", socket);
           } else {
             // The HTTP/1.1 parser reads the handle directly, so the sniffed bytes are replayed to it.
@@ -277,11 +277,4 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable) return void socket.destroy();
   const response = `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
   socket.end(response, () => socket.destroy());
-}
-
-/** A header list's size as HTTP/2 counts it (RFC 9113, section 6.5.2): each field plus 32 bytes. */
-function headerListBytes(rawHeaders: string[]): number {
-  let bytes = 0;
-  for (const field of rawHeaders) bytes += field.length + 16;
-  return bytes;
 }

@@ -1,9 +1,12 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createContextValues, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { CallObserver } from "../service/call-observer.js";
 import { SELF_OBSERVED_METHODS } from "../service/gateway-service.js";
 import { httpVersionKey } from "../service/rpc-arrival.js";
+import { closeAfterEarlyReply } from "./close-after-reply.js";
+import { holdDeadlineHeaders } from "./deadline-headers.js";
 import { reencodeGrpcMessages } from "./grpc-message-encoding.js";
 import type { HealthServer } from "./health/health-service.js";
 import type { RequestHandler } from "./listener.js";
@@ -43,7 +46,9 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
     contextValues: (req) => createContextValues().set(httpVersionKey, req.httpVersion),
   }) as RequestHandler;
   return (req, res) => {
+    holdDeadlineHeaders(req);
     reencodeGrpcMessages(req, res);
+    closeAfterEarlyReply(req as IncomingMessage, res as ServerResponse);
     adapter(req, res);
   };
 }

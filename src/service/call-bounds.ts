@@ -6,6 +6,9 @@ export interface BoundedCall extends CallBounds {
   end(): void;
 }
 
+/** Node's longest timer (~24.8 days): a longer one fires at once, so a deadline past it is held to it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The bounds of one call: its caller's cancel, and its caller's deadline or, when the caller set
  * none, the gateway's default (`server.default_deadline`), so that no call holds an upstream, and
@@ -16,7 +19,7 @@ export function boundCall(
   timeoutMs: number | undefined,
   defaultMs: number,
 ): BoundedCall {
-  const ms = timeoutMs ?? defaultMs;
+  const ms = Math.min(timeoutMs ?? defaultMs, MAX_TIMER_MS);
   const controller = new AbortController();
   const follow = () => controller.abort(signal.reason);
   if (signal.aborted) follow();

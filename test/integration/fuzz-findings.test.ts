@@ -1,0 +1,125 @@
+import { once } from "node:events";
+import { request as httpRequest } from "node:http";
+import { connect as connectHttp2 } from "node:http2";
+import { connect as connectTcp } from "node:net";
+import { toBinary } from "@bufbuild/protobuf";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { GenerateRequestSchema } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { generateRequest } from "../support/provider-gateway.js";
+import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
+
+/** Regressions the protocol fuzzer (test/fuzz) found, each pinned by its smallest case. */
+
+const GENERATE_PATH = "/weaver.gateway.v1.GatewayService/Generate";
+const HELLO = generateRequest({ model: "demo", maxTokens: 3 });
+const CHAT = JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hi" }], max_tokens: 3 });
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway({ server: { max_request_bytes: 64 * 1024 } });
+});
+afterAll(() => gw.close());
+
+/** One gRPC request over a fresh HTTP/2 session: its grpc-status and grpc-message, from headers or trailers. */
+async function rawGrpc(headers: Record<string, string>): Promise<{ status?: string; message?: string }> {
+  const session = connectHttp2(gw.url);
+  session.on("error", () => {});
+  try {
+    const stream = session.request({
+      ":method": "POST",
+      ":path": GENERATE_PATH,
+      "content-type": "application/grpc",
+      te: "trailers",
+      ...headers,
+    });
+    const payload = toBinary(GenerateRequestSchema, HELLO);
+    const frame = Buffer.alloc(5);
+    frame.writeUInt32BE(payload.length, 1);
+    stream.end(Buffer.concat([frame, payload]));
+    stream.resume();
+    const seen: { status?: string; message?: string } = {};
+    const take = (h: Record<string, unknown>) => {
+      if (h["grpc-status"] !== undefined) seen.status = String(h["grpc-status"]);
+      if (h["grpc-message"] !== undefined) seen.message = String(h["grpc-message"]);
+    };
+    stream.on("response", take);
+    stream.on("trailers", take);
+    await once(stream, "close");
+    return seen;
+  } finally {
+    session.close();
+  }
+}
+
+describe("a deadline longer than Node's longest timer (~24.8 days) is not read as 1 ms", () => {
+  // Raw headers: the clients themselves arm a timer for the deadline they send, and fail at once too.
+  test("Connect with connect-timeout-ms: 4294967296 (legal: up to 10 digits) is served", async () => {
+    const response = await fetch(`${gw.url}${GENERATE_PATH}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "connect-timeout-ms": String(2 ** 32) },
+      body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hi" }], maxTokens: 3 }),
+    });
+    expect(response.status).toBe(200);
+  });
+
+  test("grpc-timeout: 600H (legal: 8 digits and a unit) is served", async () => {
+    expect(await rawGrpc({ "grpc-timeout": "600H" })).toMatchObject({ status: "0" });
+  });
+
+  test("the OpenAI API with x-stainless-timeout past the longest timer is served", async () => {
+    const response = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-stainless-timeout": "2147484" },
+      body: CHAT,
+    });
+    expect(response.status).toBe(200);
+  });
+});
+
+test("grpc-message quoting a 12,000-character header is bounded (trailers past the client's limit would be dropped whole)", async () => {
+  const seen = await rawGrpc({ "grpc-timeout": `${"9".repeat(12_000)}S` });
+  expect(seen.status).toBeDefined();
+  expect(seen.status).not.toBe("0");
+  expect(seen.message?.length ?? 0).toBeLessThan(4_000);
+});
+
+test("an HTTP/1.1 client that ends its side after its request (nc -N) still gets the answer", async () => {
+  const socket = connectTcp(Number(new URL(gw.url).port), "127.0.0.1");
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  let answer = "";
+  socket.on("data", (chunk) => {
+    answer += chunk;
+  });
+  socket.end(
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(CHAT)}\r\n\r\n${CHAT}`,
+  );
+  await once(socket, "close");
+  expect(answer).toMatch(/^HTTP\/1.1 200 /);
+  expect(answer).toContain('"chat.completion"');
+});
+
+test("a Connect body refused before it is read reaches an HTTP/1.1 client as the refusal, not a reset (the connection closes lingering, as the OpenAI API's does)", async () => {
+  // Over the wire limit (4 x max_request_bytes), refused from its length before a byte is read.
+  const body = Buffer.alloc(16 * 1024 * 1024, "x");
+  for (let i = 0; i < 5; i++) {
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}${GENERATE_PATH}`, {
+        method: "POST",
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": body.length },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+    expect(status).toBe(429);
+  }
+});
+
+test("a gRPC request whose headers are over max_header_bytes gets a gRPC status (RESOURCE_EXHAUSTED), not HTTP 431", async () => {
+  expect(await rawGrpc({ "user-agent": "x".repeat(20_000) })).toMatchObject({ status: "8" });
+});
