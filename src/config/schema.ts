@@ -64,8 +64,8 @@ export const ServerSchema = z
      */
     max_in_flight: z.number().int().positive().default(1000),
     /**
-     * Event-loop delay (p99 over the last half second) past which new generation calls are refused
-     * and /readyz reports overload: a saturated process answers late for everyone. Default 500ms.
+     * Event-loop delay (p99 of each half second, two in a row) past which new generation calls are
+     * refused and /readyz reports overload: a saturated process answers late for everyone. Default 500ms.
      */
     max_event_loop_delay: duration.default(500),
     /** Limits per caller connection, so that no caller holds more than its share. */

@@ -17,6 +17,7 @@ const STATUS: Record<ErrorKind, [status: number, type: string]> = {
 const STATUS_BY_REASON: Record<string, [status: number, type: string]> = {
   REQUEST_TOO_LARGE: [413, "invalid_request_error"],
   UNSUPPORTED_MEDIA_TYPE: [415, "invalid_request_error"],
+  REQUEST_HEADERS_TOO_LARGE: [431, "invalid_request_error"],
 };
 
 export interface OpenAIErrorReply {

@@ -1,10 +1,13 @@
 import type { ServerResponse } from "node:http";
+import { GatewayError } from "../errors/gateway-error.js";
+import { toOpenAIError } from "../openai-api/openai-error.js";
 import type { RequestHandler } from "./listener.js";
 
 /**
  * Refuses an HTTP/2 request whose header list is over `maxBytes` (server.connections.max_header_bytes),
- * in its protocol's way: a gRPC status for gRPC and gRPC-Web callers, 431 for the rest. HTTP/1.1's
- * parser enforces the limit itself (431); Node's HTTP/2 only advertises it (SETTINGS_MAX_HEADER_LIST_SIZE).
+ * in its protocol's way: a gRPC status for gRPC and gRPC-Web, a Connect error for Connect, an
+ * OpenAI error on /v1, 431 for the rest. HTTP/1.1's parser enforces the limit itself (431);
+ * Node's HTTP/2 only advertises it (SETTINGS_MAX_HEADER_LIST_SIZE).
  */
 export function withHeaderLimit(handler: RequestHandler, maxBytes: number): RequestHandler {
   return (req, res) => {
@@ -12,16 +15,25 @@ export function withHeaderLimit(handler: RequestHandler, maxBytes: number): Requ
     // HTTP/2's compatibility response takes the same calls.
     const response = res as ServerResponse;
     const message = `request headers over ${maxBytes} bytes (server.connections.max_header_bytes)`;
-    if (req.headers["content-type"]?.startsWith("application/grpc")) {
-      response.writeHead(200, {
-        "content-type": req.headers["content-type"],
-        "grpc-status": "8", // RESOURCE_EXHAUSTED
-        "grpc-message": message,
-      });
+    const contentType = req.headers["content-type"] ?? "";
+    const path = req.url ?? "/";
+    if (contentType.startsWith("application/grpc")) {
+      response.writeHead(200, { "content-type": contentType, "grpc-status": "8", "grpc-message": message });
+      response.end();
+    } else if (path.startsWith("/v1/")) {
+      const reply = toOpenAIError(
+        new GatewayError("invalid_argument", message, { reason: "REQUEST_HEADERS_TOO_LARGE" }),
+      );
+      response.writeHead(reply.status, { ...reply.headers, "content-type": "application/json" });
+      response.end(reply.body);
+    } else if (/^\/[\w.]+\.\w+\/\w+/.test(path)) {
+      // A Connect call (`/package.Service/Method`): RESOURCE_EXHAUSTED is its 429.
+      response.writeHead(429, { "content-type": "application/json" });
+      response.end(JSON.stringify({ code: "resource_exhausted", message }));
     } else {
       response.writeHead(431, { "content-type": "text/plain" });
+      response.end(`${message}\n`);
     }
-    response.end(response.statusCode === 431 ? `${message}\n` : undefined);
   };
 }
 

@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "../log/logger.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
-import { toConnectError } from "./connect-errors.js";
+import { toConnectError, UNEXPECTED_ERROR_MESSAGE } from "./connect-errors.js";
 
 /** The API a call came through: the three RPC protocols, or the OpenAI-compatible HTTP API. */
 export type CallProtocol = "grpc" | "grpc-web" | "connect" | "openai";
@@ -88,7 +88,11 @@ export class CallObserver {
       metadata: facts.metadata,
       ...(error === undefined ? {} : { error: error.rawMessage }),
     };
-    if (error?.code === Code.Internal) this.logger.error({ ...entry, err: error.cause ?? error }, "rpc");
+    // An unexpected error is a bug of ours: an error, whole. Other INTERNAL (a message that does not
+    // parse, an upstream's 500) is the caller's or the upstream's: a warning, or callers could flood the error log.
+    if (error?.code === Code.Internal && error.rawMessage === UNEXPECTED_ERROR_MESSAGE)
+      this.logger.error({ ...entry, err: error.cause ?? error }, "rpc");
+    else if (error?.code === Code.Internal) this.logger.warn({ ...entry, err: error.cause ?? error }, "rpc");
     else if (infrastructure) this.logger.debug(entry, "rpc");
     else this.logger.info(entry, "rpc");
   }

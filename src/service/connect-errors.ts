@@ -14,6 +14,9 @@ const CODES: Record<ErrorKind, Code> = {
   internal: Code.Internal,
 };
 
+/** What a caller reads of an error the gateway did not expect: a bug of ours, logged whole, told to nobody. */
+export const UNEXPECTED_ERROR_MESSAGE = "internal error";
+
 /**
  * The one place an error becomes a Connect error. A caller's cancel or deadline wins over
  * whatever it caused below; an unexpected error is INTERNAL with no stack or detail on the wire.
@@ -30,5 +33,5 @@ export function toConnectError(error: unknown, signal: AbortSignal): ConnectErro
     }
     return connectError;
   }
-  return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+  return new ConnectError(UNEXPECTED_ERROR_MESSAGE, Code.Internal, undefined, undefined, error);
 }

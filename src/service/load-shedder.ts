@@ -4,7 +4,7 @@ import { GatewayError } from "../errors/gateway-error.js";
 export interface LoadLimits {
   /** Generation calls served at once (`server.max_in_flight`). */
   maxInFlight: number;
-  /** Event-loop delay, p99 over the last window, past which new calls are refused (`server.max_event_loop_delay`). */
+  /** Event-loop delay (p99 of a window, two windows in a row) past which new calls are refused (`server.max_event_loop_delay`). */
   maxEventLoopDelayMs: number;
 }
 
@@ -28,9 +28,12 @@ export class LoadShedder {
   constructor(private readonly limits: LoadLimits) {
     this.delay.enable();
     this.timer = setInterval(() => {
-      this.lastDelayMs = this.delay.percentile(99) / 1e6;
-      this.lagging = this.lastDelayMs > limits.maxEventLoopDelayMs;
+      const delayMs = this.delay.percentile(99) / 1e6;
       this.delay.reset();
+      // Two windows in a row: one long pause (a GC, one big parse) is behind us by now; a process
+      // that lags window after window is saturated.
+      this.lagging = delayMs > limits.maxEventLoopDelayMs && this.lastDelayMs > limits.maxEventLoopDelayMs;
+      this.lastDelayMs = delayMs;
     }, DELAY_WINDOW_MS).unref();
   }
 

@@ -123,3 +123,34 @@ test("a Connect body refused before it is read reaches an HTTP/1.1 client as the
 test("a gRPC request whose headers are over max_header_bytes gets a gRPC status (RESOURCE_EXHAUSTED), not HTTP 431", async () => {
   expect(await rawGrpc({ "user-agent": "x".repeat(20_000) })).toMatchObject({ status: "8" });
 });
+
+test.each([
+  ["the OpenAI API", "/v1/chat/completions", "application/json", 431, '"request_headers_too_large"'],
+  ["Connect", GENERATE_PATH, "application/json", 429, '"resource_exhausted"'],
+  ["plain HTTP", "/healthz", "text/plain", 431, "max_header_bytes"],
+])(
+  "%s over max_header_bytes on HTTP/2 is refused in its own shape",
+  async (_api, path, contentType, status, says) => {
+    const session = connectHttp2(gw.url);
+    session.on("error", () => {});
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": path,
+        "content-type": contentType,
+        "user-agent": "x".repeat(20_000),
+      });
+      stream.end("{}");
+      let body = "";
+      stream.on("data", (chunk) => {
+        body += chunk;
+      });
+      const [headers] = (await once(stream, "response")) as [Record<string, unknown>];
+      await once(stream, "end");
+      expect(headers[":status"]).toBe(status);
+      expect(body).toContain(says);
+    } finally {
+      session.close();
+    }
+  },
+);

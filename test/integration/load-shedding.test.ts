@@ -115,12 +115,24 @@ describe("server.max_in_flight", () => {
 });
 
 describe("server.max_event_loop_delay", () => {
-  test("a stalled event loop sheds new calls until it recovers", async () => {
-    // A synchronous stall, as a CPU-bound burst or a long GC pause would make.
-    const until = performance.now() + 400;
-    while (performance.now() < until) {}
-    // Let the delay check, overdue after the stall, run.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  test("one long pause (a GC, one big parse) sheds nothing", async () => {
+    const stall = performance.now() + 400;
+    while (performance.now() < stall) {}
+    for (let i = 0; i < 10; i++) {
+      expect(await grpc.unary("generate", HELLO)).toMatchObject({ model: "demo" });
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+  });
+
+  test("an event loop that lags window after window sheds new calls until it recovers", async () => {
+    // A saturated process: stalls of 300 ms, turn after turn, for a second and a half (two windows
+    // of the delay check and more; one stall alone, a GC pause, is let pass).
+    const until = performance.now() + 1_500;
+    while (performance.now() < until) {
+      const stall = performance.now() + 300;
+      while (performance.now() < stall) {}
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     const refusal = await grpcFailure(grpc.unary("generate", HELLO));
     expect(refusal.code).toBe(8);
     expect(refusal.details).toContain("server.max_event_loop_delay");

@@ -76,6 +76,12 @@ describe("CallObserver: one report for every API", () => {
     expect(lines).toHaveLength(1);
   });
 
+  test("an INTERNAL the caller caused (a message that does not parse) is a warning, not an error", () => {
+    const { lines, observer } = observed();
+    observer.begin(GRPC)(new ConnectError("parse binary: premature EOF", Code.Internal));
+    expect(lines[0]).toMatchObject({ level: 40, code: "internal", error: "parse binary: premature EOF" });
+  });
+
   test("health probes and reflection are logged at debug", () => {
     const { lines, observer } = observed();
     observer.begin({ method: "Check", protocol: "grpc", http: "2.0", infrastructure: true })(undefined);

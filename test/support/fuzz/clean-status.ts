@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import type { Exchange } from "./exchange.js";
 import type { FuzzCase } from "./fuzz-case.js";
 import { readEnvelopes } from "./grpc-envelope.js";
@@ -104,11 +105,23 @@ function decodeGrpcMessage(value: string | undefined): string {
   }
 }
 
-/** gRPC-Web's trailers: a frame flagged 0x80 holding `name: value` lines. */
-function grpcWebTrailers(body: Buffer): Record<string, string> {
+/** Response encodings a gRPC-Web trailers frame may be compressed with (flag 0x01), as connect-node does. */
+const DECOMPRESS: Record<string, (bytes: Buffer) => Buffer> = { gzip: gunzipSync, br: brotliDecompressSync };
+
+/** gRPC-Web's trailers: a frame flagged 0x80 holding `name: value` lines, compressed when flagged 0x01. */
+function grpcWebTrailers(body: Buffer, encoding: string | undefined): Record<string, string> {
   const frame = readEnvelopes(body).frames.find((f) => (f.flags & 0x80) !== 0);
   const fields: Record<string, string> = {};
-  for (const line of frame?.payload.toString("latin1").split("\r\n") ?? []) {
+  let payload = frame?.payload;
+  if (payload && frame && (frame.flags & 0x01) !== 0) {
+    const decompress = DECOMPRESS[encoding ?? ""];
+    try {
+      payload = decompress ? decompress(payload) : undefined;
+    } catch {
+      payload = undefined;
+    }
+  }
+  for (const line of payload?.toString("latin1").split("\r\n") ?? []) {
     const colon = line.indexOf(":");
     if (colon > 0) fields[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
@@ -122,7 +135,8 @@ function judgeGrpc(c: FuzzCase, x: Exchange, protocol: "grpc" | "grpc-web"): Ver
       problems: [`HTTP ${x.status} instead of a gRPC status`, ...leaks(x.body.toString())],
     };
   }
-  const fields = { ...(protocol === "grpc-web" ? grpcWebTrailers(x.body) : {}), ...x.trailers, ...x.headers };
+  const web = protocol === "grpc-web" ? grpcWebTrailers(x.body, x.headers["grpc-encoding"]) : {};
+  const fields = { ...web, ...x.trailers, ...x.headers };
   const raw = fields["grpc-status"];
   if (raw === undefined)
     return { outcome: `${protocol} no status`, problems: [`no grpc-status (ended: ${x.ended})`] };
