@@ -3,6 +3,7 @@ import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
 import { readConfiguredFile } from "./config/configured-file.js";
 import { ConfigError } from "./config/load-config.js";
 import type { GatewayConfig } from "./config/schema.js";
+import { type DemoUpstreams, startDemoUpstreams } from "./demo/demo-upstreams.js";
 import type { Logger } from "./log/logger.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 import { createOpenAIApi } from "./openai-api/openai-api-handler.js";
@@ -27,6 +28,8 @@ export interface Gateway {
   readonly address: AddressInfo;
   readonly pools: UpstreamPools;
   readonly providers: ProviderSet;
+  /** The embedded demo upstreams serving the demo providers. */
+  readonly demoUpstreams: DemoUpstreams;
   readonly metrics: GatewayMetrics;
   /** True once the pools are warm; false again once shutdown begins. */
   readonly ready: boolean;
@@ -53,9 +56,10 @@ export async function startGateway(
   };
   const pools = new UpstreamPools(config.pool);
   const metrics = new GatewayMetrics(pools);
-  const providers = await createProviders(config.providers, pools, env, problems);
+  const demoUpstreams = await startDemoUpstreams(config.providers);
+  const providers = createProviders(config.providers, pools, demoUpstreams.byProvider, env, problems);
   if (problems.length > 0) {
-    await Promise.all([pools.close(), providers.close()]);
+    await Promise.all([pools.close(), demoUpstreams.close()]);
     throw new ConfigError("what it names", problems);
   }
   const router = new ModelRouter(
@@ -110,7 +114,7 @@ export async function startGateway(
     address = await listener.listen();
   } catch (error) {
     shedder.close();
-    await Promise.all([pools.close(), providers.close()]);
+    await Promise.all([pools.close(), demoUpstreams.close()]);
     throw error;
   }
   // Listening first lets /healthz answer while the pools warm; /readyz waits for them.
@@ -124,6 +128,7 @@ export async function startGateway(
     address,
     pools,
     providers,
+    demoUpstreams,
     metrics,
     get ready() {
       return ready;
@@ -134,7 +139,7 @@ export async function startGateway(
       health.shutdown();
       await listener.close(server.drain_timeout);
       await pools.close();
-      await providers.close();
+      await demoUpstreams.close();
       shedder.close();
     },
   };

@@ -1,6 +1,6 @@
 import { readConfiguredFile } from "../config/configured-file.js";
 import type { ProviderConfig } from "../config/schema.js";
-import { DemoUpstream } from "../demo/demo-upstream.js";
+import type { DemoUpstream } from "../demo/demo-upstream.js";
 import type { UpstreamPools } from "../upstream/upstream-pools.js";
 import { ANTHROPIC_DEFAULT_BASE_URL, createAnthropicProvider } from "./anthropic/index.js";
 import { createDemoProvider } from "./demo/index.js";
@@ -12,76 +12,61 @@ export interface ProviderSet {
   providers: Map<string, Provider>;
   /** Providers that serve any model named `<provider>/<model>`. */
   passthrough: Set<string>;
-  /** The embedded demo upstreams started for demo providers, by provider name. */
-  demoUpstreams: Map<string, DemoUpstream>;
-  close(): Promise<void>;
 }
 
 /**
- * Builds every configured provider, starting an embedded demo upstream for each demo provider.
- * A key variable that is not set or a CA file that cannot be read is added to `problems` by its
- * config path, and the rest still built, so that the caller can name every mistake at once.
+ * Builds every configured provider; a demo provider is sent to its started demo upstream. A key
+ * variable that is not set or a CA file that cannot be read is added to `problems` by its config
+ * path, and the rest still built, so that the caller can name every mistake at once.
  */
-export async function createProviders(
+export function createProviders(
   configs: Record<string, ProviderConfig>,
   pools: UpstreamPools,
+  demoUpstreams: ReadonlyMap<string, DemoUpstream>,
   env: NodeJS.ProcessEnv,
   problems: string[],
-): Promise<ProviderSet> {
+): ProviderSet {
   const providers = new Map<string, Provider>();
   const passthrough = new Set<string>();
-  const demoUpstreams = new Map<string, DemoUpstream>();
-  const close = async () => {
-    await Promise.all([...demoUpstreams.values()].map((upstream) => upstream.close()));
-  };
-  try {
-    for (const [name, config] of Object.entries(configs)) {
-      if (config.type === "demo") {
-        const upstream = await new DemoUpstream({
-          timeToFirstTokenMs: config.time_to_first_token,
-          interTokenDelayMs: config.inter_token_delay,
-        }).start();
-        demoUpstreams.set(name, upstream);
-        providers.set(name, createDemoProvider(name, upstream, pools, config.pool));
-        continue;
-      }
-      const apiKey = readKey(name, config.api_key_env, env, problems);
-      const common = { name, apiKey, headers: config.headers };
-      const provider =
-        config.type === "openai"
-          ? createOpenAIProvider(
-              {
-                ...common,
-                baseUrl: config.base_url ?? env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL,
-                organization: config.organization,
-                project: config.project,
-              },
-              pools,
-            )
-          : createAnthropicProvider(
-              {
-                ...common,
-                baseUrl: config.base_url ?? env.ANTHROPIC_BASE_URL ?? ANTHROPIC_DEFAULT_BASE_URL,
-                version: config.version,
-                auth: config.auth,
-                defaultMaxTokens: config.default_max_tokens,
-              },
-              pools,
-            );
-      pools.register(provider.origin, {
-        ...(config.pool ? { pool: config.pool } : {}),
-        ...(config.ca_file
-          ? { ca: readConfiguredFile(config.ca_file, `providers.${name}.ca_file`, problems) }
-          : {}),
-      });
-      providers.set(name, provider);
-      if (config.passthrough_models) passthrough.add(name);
+  for (const [name, config] of Object.entries(configs)) {
+    if (config.type === "demo") {
+      const upstream = demoUpstreams.get(name);
+      if (upstream) providers.set(name, createDemoProvider(name, upstream, pools, config.pool));
+      continue;
     }
-  } catch (error) {
-    await close();
-    throw error;
+    const apiKey = readKey(name, config.api_key_env, env, problems);
+    const common = { name, apiKey, headers: config.headers };
+    const provider =
+      config.type === "openai"
+        ? createOpenAIProvider(
+            {
+              ...common,
+              baseUrl: config.base_url ?? env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL,
+              organization: config.organization,
+              project: config.project,
+            },
+            pools,
+          )
+        : createAnthropicProvider(
+            {
+              ...common,
+              baseUrl: config.base_url ?? env.ANTHROPIC_BASE_URL ?? ANTHROPIC_DEFAULT_BASE_URL,
+              version: config.version,
+              auth: config.auth,
+              defaultMaxTokens: config.default_max_tokens,
+            },
+            pools,
+          );
+    pools.register(provider.origin, {
+      ...(config.pool ? { pool: config.pool } : {}),
+      ...(config.ca_file
+        ? { ca: readConfiguredFile(config.ca_file, `providers.${name}.ca_file`, problems) }
+        : {}),
+    });
+    providers.set(name, provider);
+    if (config.passthrough_models) passthrough.add(name);
   }
-  return { providers, passthrough, demoUpstreams, close };
+  return { providers, passthrough };
 }
 
 function readKey(

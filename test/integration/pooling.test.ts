@@ -257,7 +257,7 @@ describe("PoolStats over two origins", () => {
     await runConcurrently(unpooledRequests, 4, (i) => client.generate(generateRequest("fresh", i)));
 
     const stats = await poolStats(client);
-    const demo = (provider: string) => gateway.providers.demoUpstreams.get(provider) as DemoUpstream;
+    const demo = (provider: string) => gateway.demoUpstreams.byProvider.get(provider) as DemoUpstream;
     const byOrigin = new Map(stats.origins.map((o) => [o.origin, o]));
     expect(stats.origins).toHaveLength(2);
 

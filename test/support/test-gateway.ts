@@ -43,7 +43,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   return {
     gateway,
     url: gateway.url,
-    demo: gateway.providers.demoUpstreams.get("demo") as DemoUpstream,
+    demo: gateway.demoUpstreams.byProvider.get("demo") as DemoUpstream,
     logs,
     close: () => gateway.close(),
   };
