@@ -115,7 +115,7 @@ export async function startGateway(
   } catch (error) {
     shedder.close();
     await Promise.all([pools.close(), demoUpstreams.close()]);
-    throw error;
+    throw listenFailure(error, server.host, server.port);
   }
   // Listening first lets /healthz answer while the pools warm; /readyz waits for them.
   for (const { origin, error } of await pools.warmUp()) logger.warn({ origin, error }, "warm-up failed");
@@ -143,4 +143,18 @@ export async function startGateway(
       shedder.close();
     },
   };
+}
+
+/** Why the port cannot be listened on, as a config mistake (exit 2, no stack) when the address is the cause. */
+function listenFailure(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const why: Record<string, string> = {
+    EADDRINUSE: "is in use by another process",
+    EACCES: "may not be listened on by this user",
+    EADDRNOTAVAIL: "is not an address of this machine",
+  };
+  if (code === undefined || why[code] === undefined) return error;
+  return new ConfigError("what it names", [
+    `server.host, server.port: ${host}:${port} ${why[code]} (${code})`,
+  ]);
 }

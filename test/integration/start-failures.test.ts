@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { runGatewayToExit } from "../support/gateway-process.js";
 
@@ -32,5 +34,25 @@ describe("a start that fails on what the config names", () => {
       expect(exit.stderr).toContain(problem);
     }
     expect(exit.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("exits 2 naming the address when the port is taken, with nothing left running", async () => {
+    const taken = createServer();
+    taken.listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const { port } = taken.address() as { port: number };
+    try {
+      const exit = await runGatewayToExit({
+        server: { host: "127.0.0.1", port },
+        providers: { demo: { type: "demo" } },
+      });
+      expect(exit.code).toBe(2);
+      expect(exit.stderr).toContain(
+        `server.host, server.port: 127.0.0.1:${port} is in use by another process (EADDRINUSE)`,
+      );
+      expect(exit.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
+    }
   });
 });
