@@ -10,6 +10,7 @@ import { createOpenAIApi } from "./openai-api/openai-api-handler.js";
 import { createProviders, type ProviderSet } from "./providers/create-providers.js";
 import { ModelRouter } from "./router/model-router.js";
 import { withCors } from "./server/cors.js";
+import { withEarlyRefusal } from "./server/early-refusal.js";
 import { withHeaderLimit } from "./server/header-limit.js";
 import { createHealth, ServingStatus } from "./server/health/health-service.js";
 import { OVERALL } from "./server/health/serving-status.js";
@@ -99,11 +100,14 @@ export async function startGateway(
     },
     handler: withHeaderLimit(
       withCors(
-        withHttpRoutes(rpc, {
-          metrics,
-          openai: createOpenAIApi({ router, calls, limits: { maxRequestBytes: server.max_request_bytes } }),
-          notReady: () => (ready ? shedder.overload() : "starting or draining"),
-        }),
+        withEarlyRefusal(
+          withHttpRoutes(rpc, {
+            metrics,
+            openai: createOpenAIApi({ router, calls, limits: { maxRequestBytes: server.max_request_bytes } }),
+            notReady: () => (ready ? shedder.overload() : "starting or draining"),
+          }),
+          { shedder, observer },
+        ),
         { allowedOrigins: server.cors.allowed_origins },
       ),
       server.connections.max_header_bytes,

@@ -44,13 +44,8 @@ export class LoadShedder {
 
   /** Admits one call, returning its release (call it once, when the call ends); throws a refusal. */
   admit(): () => void {
-    const overload = this.overload();
-    if (overload !== undefined) {
-      throw new GatewayError("resource_exhausted", `the gateway is overloaded: ${overload}; retry later`, {
-        reason: "GATEWAY_OVERLOADED",
-        retryAfterMs: RETRY_AFTER_MS,
-      });
-    }
+    const refusal = this.refusal();
+    if (refusal !== undefined) throw refusal;
     this.running++;
     let released = false;
     return () => {
@@ -58,6 +53,16 @@ export class LoadShedder {
       released = true;
       this.running--;
     };
+  }
+
+  /** The error a call arriving now is refused with, or undefined while there is room. */
+  refusal(): GatewayError | undefined {
+    const overload = this.overload();
+    if (overload === undefined) return undefined;
+    return new GatewayError("resource_exhausted", `the gateway is overloaded: ${overload}; retry later`, {
+      reason: "GATEWAY_OVERLOADED",
+      retryAfterMs: RETRY_AFTER_MS,
+    });
   }
 
   /** Why new calls are refused now, or undefined while there is room. */

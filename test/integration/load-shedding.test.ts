@@ -1,5 +1,9 @@
+import { Code, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { Metadata, ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { errorOf } from "../support/error-of.js";
 import { createGrpcJsGatewayClient, type GrpcJsGatewayClient } from "../support/grpc-js-client.js";
 import {
   collectStream,
@@ -84,6 +88,17 @@ describe("server.max_in_flight", () => {
     expect(((await openai.json()) as { error: { message: string } }).error.message).toContain("overloaded");
 
     await expect(connect.generate(generateRequest({ model: "demo" }))).rejects.toMatchObject({ code: 8 });
+    for (const transport of [
+      createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1" }),
+      createGrpcWebTransport({ baseUrl: gw.url, httpVersion: "1.1" }),
+      createGrpcWebTransport({ baseUrl: gw.url, httpVersion: "2" }),
+    ]) {
+      const refusal = await errorOf(
+        createClient(GatewayService, transport).generate(generateRequest({ model: "demo" })),
+      );
+      expect(refusal.code).toBe(Code.ResourceExhausted);
+      expect(refusal.metadata.get("retry-after")).toBe("1");
+    }
 
     const overloaded = await readyz();
     expect(overloaded.status).toBe(503);

@@ -4,7 +4,11 @@ import { connect as connectHttp2, constants as http2 } from "node:http2";
 import { connect as connectTcp, type Socket } from "node:net";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { GatewayService, type GenerateRequestSchema } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
@@ -97,6 +101,7 @@ const invalidCases: InvalidCase[] = [
 const transports: { name: string; create: (baseUrl: string) => Transport }[] = [
   { name: "gRPC", create: (baseUrl) => createGrpcTransport({ baseUrl }) },
   { name: "Connect JSON", create: (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1" }) },
+  { name: "gRPC-Web", create: (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }) },
 ];
 
 let gw: TestGateway;

@@ -1,0 +1,54 @@
+import type { ServerResponse } from "node:http";
+import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import type { CallObserver } from "../service/call-observer.js";
+import { toConnectError } from "../service/connect-errors.js";
+import type { LoadShedder } from "../service/load-shedder.js";
+import { encodeGrpcMessage } from "./grpc-message-encoding.js";
+import type { RequestHandler } from "./listener.js";
+
+/** A refusal's own error stands: no caller's signal to weigh. */
+const NOT_ABORTED = new AbortController().signal;
+
+/** The generation methods' paths, by method name: the calls the shedder may refuse. */
+const GENERATION_PATHS = new Map(
+  ["Generate", "GenerateStream"].map((method) => [`/${GatewayService.typeName}/${method}`, method]),
+);
+
+/**
+ * Refuses a gRPC or gRPC-Web generation call while the gateway is full, before the Connect adapter
+ * parses it: a trailers-only RESOURCE_EXHAUSTED with retry-after, reported like any call. A refusal
+ * that cost as much as a call would spend the CPU the shedding is there to save. Connect-protocol
+ * calls go on to the adapter, which refuses them the same way in GenerationCalls.
+ */
+export function withEarlyRefusal(
+  handler: RequestHandler,
+  { shedder, observer }: { shedder: LoadShedder; observer: CallObserver },
+): RequestHandler {
+  return (req, res) => {
+    const contentType = req.headers["content-type"];
+    const method = req.method === "POST" ? GENERATION_PATHS.get(req.url ?? "") : undefined;
+    const refusal = method && contentType?.startsWith("application/grpc") ? shedder.refusal() : undefined;
+    if (refusal === undefined || contentType === undefined || method === undefined) return handler(req, res);
+    const protocol = contentType.startsWith("application/grpc-web") ? "grpc-web" : "grpc";
+    observer.begin({ method, protocol, http: req.httpVersion })(refusal);
+    const error = toConnectError(refusal, NOT_ABORTED);
+    const headers: Record<string, string> = {
+      "content-type": contentType,
+      "grpc-status": String(error.code),
+      "grpc-message": encodeGrpcMessage(error.rawMessage),
+    };
+    error.metadata.forEach((value, key) => {
+      headers[key] = value;
+    });
+    // The request's bytes are not wanted: read and dropped, so the stream or connection stays clean.
+    req.resume();
+    if ("stream" in res) {
+      // Trailers-only: one HEADERS frame that ends the stream, as gRPC clients require.
+      // Headers set before (CORS) go too, or a browser would see a CORS failure instead of the status.
+      res.stream.respond({ ":status": 200, ...res.getHeaders(), ...headers }, { endStream: true });
+      return;
+    }
+    (res as ServerResponse).writeHead(200, headers);
+    res.end();
+  };
+}
