@@ -1,4 +1,5 @@
 import { subscribe } from "node:diagnostics_channel";
+import { constants } from "node:http2";
 import type { Socket } from "node:net";
 import type { OriginCounters } from "./origin-counters.js";
 
@@ -17,6 +18,7 @@ export interface ConnectionFacts {
 }
 
 interface SocketRecord {
+  readonly socket: Socket;
   readonly counters: OriginCounters;
   readonly protocol: string;
   readonly onIdle: (() => void) | undefined;
@@ -41,7 +43,15 @@ export function trackSocket(
   protocol: string,
   onIdle?: () => void,
 ): void {
-  const record: SocketRecord = { counters, protocol, onIdle, requests: 0, inFlight: 0, closed: false };
+  const record: SocketRecord = {
+    socket,
+    counters,
+    protocol,
+    onIdle,
+    requests: 0,
+    inFlight: 0,
+    closed: false,
+  };
   sockets.set(socket, record);
   socket.once("close", () => {
     record.closed = true;
@@ -93,7 +103,21 @@ function onRequestDone(message: unknown): void {
   }
 }
 subscribe("undici:request:trailers", onRequestDone);
-subscribe("undici:request:error", onRequestDone);
+subscribe("undici:request:error", (message) => {
+  retireIfAskedToCalmDown(message);
+  onRequestDone(message);
+});
+
+/**
+ * A stream reset with ENHANCE_YOUR_CALM says the upstream has had enough of this connection (a
+ * Node server past its rejected-stream limit resets every new stream so, and the session lives
+ * on): the connection is closed, so the pool opens a fresh one instead of failing every request.
+ */
+function retireIfAskedToCalmDown(message: unknown): void {
+  const { request, error } = message as { request: object; error?: { http2ErrorCode?: unknown } };
+  if (error?.http2ErrorCode !== constants.NGHTTP2_ENHANCE_YOUR_CALM) return;
+  requestSockets.get(request)?.socket.destroy();
+}
 
 function findTag(headers: string[] | string): string | undefined {
   if (typeof headers === "string") {

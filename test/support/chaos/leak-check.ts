@@ -10,6 +10,8 @@ export interface ResourceSnapshot {
   busiestUpstreamConnections: number;
   inFlight: number;
   queued: number;
+  /** Generation calls the gateway has admitted and not released (weaver_calls_in_flight). */
+  callsInFlight: number;
 }
 
 /** How long resources get to return to their baseline after a batch (a reset is not instant). */
@@ -25,6 +27,10 @@ export async function snapshot(rig: ChaosRig): Promise<ResourceSnapshot> {
     throw new Error(`PoolStats failed: ${(error as { details?: string }).details ?? String(error)}`);
   }
   const upstreams = [...rig.upstreams.values()];
+  const metrics = await (
+    await fetch(`${rig.gateway().url}/metrics`, { signal: AbortSignal.timeout(2_000) })
+  ).text();
+  const callsInFlight = Number(/^weaver_calls_in_flight (\d+)$/m.exec(metrics)?.[1] ?? Number.NaN);
   return {
     fds: rig.fds(),
     upstreamConnections: upstreams.reduce((sum, u) => sum + u.openConnections(), 0),
@@ -32,6 +38,7 @@ export async function snapshot(rig: ChaosRig): Promise<ResourceSnapshot> {
     busiestUpstreamConnections: Math.max(...upstreams.map((u) => u.openConnections())),
     inFlight: stats.totals?.inFlight ?? 0,
     queued: stats.totals?.queued ?? 0,
+    callsInFlight,
   };
 }
 
@@ -55,6 +62,9 @@ export function leaksOf(now: ResourceSnapshot, baseline: ResourceSnapshot, linge
     leaks.push(
       `PoolStats in_flight ${now.inFlight}, queued ${now.queued} (baseline ${baseline.inFlight}, ${baseline.queued})`,
     );
+  // Every call ended, so every admission was released: a leak here would refuse calls forever.
+  if (!(now.callsInFlight <= baseline.callsInFlight))
+    leaks.push(`weaver_calls_in_flight ${now.callsInFlight} (baseline ${baseline.callsInFlight})`);
   return leaks;
 }
 
@@ -68,6 +78,7 @@ export function raised(baseline: ResourceSnapshot, now: ResourceSnapshot): Resou
     busiestUpstreamConnections: Math.max(baseline.busiestUpstreamConnections, now.busiestUpstreamConnections),
     inFlight: Math.max(baseline.inFlight, now.inFlight),
     queued: Math.max(baseline.queued, now.queued),
+    callsInFlight: Math.max(baseline.callsInFlight, now.callsInFlight),
   };
 }
 
