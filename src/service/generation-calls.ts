@@ -44,19 +44,20 @@ export class GenerationCalls {
     const { router, metrics, observer, shedder, limits, defaultDeadlineMs } = this.deps;
     const end = observer.begin(call, call.signal);
     const facts: CallFacts = { model: call.input.model, metadata: call.metadata };
+    const upstream = new UpstreamObserver(metrics);
+    const finish = (error: unknown) => end(error, { ...facts, upstreamWaitMs: upstream.waitedMs });
     const bounds = boundCall(call.signal, call.timeoutMs, defaultDeadlineMs);
     let release: (() => void) | undefined;
     try {
       release = shedder.admit();
       const chat = validateRequest(call.input, limits);
-      const upstream = new UpstreamObserver(metrics);
       const routed = await generate(router, call.input.model, chat, bounds, upstream);
-      served(facts, routed, upstream);
+      served(facts, routed);
       facts.connectionReused = routed.value.upstream.connectionReused;
-      end(undefined, facts);
+      finish(undefined);
       return routed;
     } catch (error) {
-      end(error, facts);
+      finish(error);
       throw error;
     } finally {
       bounds.end();
@@ -72,39 +73,40 @@ export class GenerationCalls {
     const { router, metrics, observer, shedder, limits, defaultDeadlineMs } = this.deps;
     const end = observer.begin(call, call.signal);
     const facts: CallFacts = { model: call.input.model, metadata: call.metadata };
+    const upstream = new UpstreamObserver(metrics);
+    // Reported once, whichever way the stream ends, with all the upstream wait it had.
+    const finish = (error: unknown) => end(error, { ...facts, upstreamWaitMs: upstream.waitedMs });
     const bounds = boundCall(call.signal, call.timeoutMs, defaultDeadlineMs);
     let release: (() => void) | undefined;
     let settled = false;
     try {
       release = shedder.admit();
       const chat = validateRequest(call.input, limits);
-      const upstream = new UpstreamObserver(metrics);
       const { routed, events } = await generateStream(router, call.input.model, chat, bounds, upstream);
-      served(facts, routed, upstream);
+      served(facts, routed);
       yield { type: "routed", routed };
       for await (const event of events) {
         if (event.type === "start") facts.connectionReused = event.upstream.connectionReused;
         yield event;
       }
-      facts.upstreamWaitMs = upstream.waitedMs;
       settled = true;
-      end(undefined, facts);
+      finish(undefined);
     } catch (error) {
       settled = true;
-      end(error, facts);
+      finish(error);
       throw error;
     } finally {
       // The caller stopped reading before the end: a cancel, whatever the signal says yet.
-      if (!settled) end(new GatewayError("cancelled", "the caller stopped reading the stream"), facts);
+      if (!settled) finish(new GatewayError("cancelled", "the caller stopped reading the stream"));
       bounds.end();
       release?.();
     }
   }
 }
 
-function served(facts: CallFacts, routed: Routed<unknown>, upstream: UpstreamObserver): void {
+/** What served the call: its model, provider and attempts. */
+function served(facts: CallFacts, routed: Routed<unknown>): void {
   facts.model = routed.model.name;
   facts.provider = routed.deployment.provider.name;
   facts.attempts = routed.attempts;
-  facts.upstreamWaitMs = upstream.waitedMs;
 }
