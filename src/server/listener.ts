@@ -156,7 +156,7 @@ export class Listener {
       Object.assign(http1, { httpAllowHalfOpen: true });
       this.http1 = http1;
       http1.on("clientError", answerClientError);
-      // Half-open, as Node's HTTP/1.1 server is: a client that ends its side after its request
+      // Half-open at the TCP level, as Node's own HTTP/1.1 server is: a client that ends its side after its request
       // (`nc -N`, shells) still gets the answer.
       this.front = createTcpServer({ allowHalfOpen: true }, (socket) => {
         const peer = this.trackAccepted(socket);
