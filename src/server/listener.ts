@@ -121,8 +121,17 @@ export class Listener {
       connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs / 2),
     };
     const onRequest: RequestHandler = (req, res) => {
-      if (req.httpVersionMajor === 1) this.trackHttp1Request(req as IncomingMessage, res as ServerResponse);
-      options.handler(req, res);
+      if (req.httpVersionMajor === 1) {
+        this.trackHttp1Request(req as IncomingMessage, res as ServerResponse);
+        options.handler(req, res);
+        return;
+      }
+      // An HTTP/2 request reaches its handler on the next turn, once the rest of its read is
+      // handled: a stream its caller reset in the same read (the rapid-reset flood) costs no handler.
+      const stream = (req as Http2ServerRequest).stream;
+      setImmediate(() => {
+        if (!stream.destroyed) options.handler(req, res);
+      });
     };
     if (options.tls) {
       const server = createSecureServer({
