@@ -12,6 +12,9 @@ import type { LoadJob, LoadResult } from "./job.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
+/** Node's flags as `npm start` and the Docker image run the gateway: what a deployment measures. */
+export const DEPLOYED_NODE_FLAGS = ["--max-semi-space-size=64"];
+
 /** Which cores each process is pinned to, when `taskset` and two cores are there. */
 export interface Pinning {
   enabled: boolean;
@@ -125,7 +128,7 @@ export async function startGatewayProcess(
   const log = openSync(logFile, "w");
   const child = spawnNode(
     // The young generation `npm start` and the image give the gateway (see the Dockerfile).
-    ["--max-semi-space-size=64", ...(env.nodeFlags ?? []), "dist/src/main.js", "--config", configFile],
+    [...DEPLOYED_NODE_FLAGS, ...(env.nodeFlags ?? []), "dist/src/main.js", "--config", configFile],
     pin.enabled ? pin.gateway : undefined,
     {
       stdio: ["ignore", log, log],

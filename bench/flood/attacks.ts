@@ -58,8 +58,14 @@ export function attacks(sizes: AttackSizes): Attack[] {
   return [
     {
       name: "rapid-reset",
-      title: `rapid reset: ${num(sizes.pairs)} HEADERS+RST_STREAM(CANCEL) pairs per connection, a new connection after each`,
+      title: `rapid reset: ${num(sizes.pairs)} HEADERS+RST_STREAM(CANCEL) pairs from one caller, reconnecting whenever cut off until all are sent`,
       bar: "goaway-p99-3x",
+      run: (target, until) => pairsFrom(target, sizes.pairs, until),
+    },
+    {
+      name: "rapid-reset-sustained",
+      title: `rapid reset, sustained: ${num(sizes.pairs)} pairs per connection, a new connection after each, for the whole window`,
+      bar: "cut-off",
       run: (target, until) =>
         floodUntil(until, () => rapidReset(target, { pairs: sizes.pairs, settleMs: 1_000 })),
     },
@@ -96,6 +102,32 @@ export function attacks(sizes: AttackSizes): Attack[] {
       run: (target, until) => holdUntil(until, slowloris(target, sizes.slowloris, { intervalMs: 2_000 })),
     },
   ];
+}
+
+/**
+ * One caller's rapid-reset flood of `pairs` pairs in all: whenever a connection is cut off it opens
+ * another and sends what is left, as an attacker would; then quiet until `until`.
+ */
+async function pairsFrom(target: Target, pairs: number, until: number): Promise<AttackResult> {
+  const outcomes: FloodOutcome[] = [];
+  let left = pairs;
+  const startedAt = performance.now();
+  while (left > 0) {
+    const outcome = await rapidReset(target, { pairs: left, settleMs: 200 });
+    outcomes.push(outcome);
+    // A pair is a HEADERS and an RST_STREAM frame; the connection preface's frames are not pairs.
+    left -= Math.max(1, Math.floor((outcome.framesSent - 3) / 2));
+  }
+  const floodMs = performance.now() - startedAt;
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, until - performance.now())));
+  const cut = outcomes.filter((o) => o.goaway !== undefined || o.serverEnd !== undefined);
+  const first = outcomes[0];
+  return {
+    got: `${first ? describeFlood(first) : "nothing sent"}; ${num(pairs)} pairs over ${outcomes.length} connections in ${num(floodMs)} ms, ${cut.length} cut off`,
+    cutOff: outcomes.length > 0 && cut.length >= outcomes.length - 1,
+    goawayCodes: outcomes.flatMap((o) => (o.goaway ? [o.goaway.code] : [])),
+    data: { outcomes, floodMs },
+  };
 }
 
 /** Repeats a flood on fresh connections until `until`, as an attacker cut off would reconnect. */
@@ -147,19 +179,26 @@ export function describeFlood(o: FloodOutcome): string {
   return `GOAWAY ${g.codeName}${codes} at ${num(g.afterMs)} ms, ${num(g.framesSentBefore)} frames sent${streams}${ended}`;
 }
 
-/** Opens the connections, then holds them a whole window (`until` less now) from when the last one opened. */
+/**
+ * After the last one opened, the gateway is given this long to settle (the garbage of thousands of
+ * connection setups is collected then), so the window judges connections held, not opened.
+ */
+const SETTLE_AFTER_OPENING_MS = 5_000;
+
+/** Opens the connections, lets the gateway settle, then holds them a whole window (`until` less now). */
 async function holdUntil(until: number, opening: Promise<SocketHold>): Promise<AttackResult> {
   const startedAt = performance.now();
   const windowMs = until - startedAt;
   const hold = await opening;
   const openedInMs = performance.now() - startedAt;
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_AFTER_OPENING_MS));
   const heldFrom = performance.timeOrigin + performance.now();
   await new Promise((resolve) => setTimeout(resolve, windowMs));
   const summary = hold.summary();
   hold.release();
   return {
     heldFrom,
-    got: `${describeHold(summary)}; opening took ${num(openedInMs)} ms, then held ${num(windowMs / 1000)} s`,
+    got: `${describeHold(summary)}; opening took ${num(openedInMs)} ms, then ${num(SETTLE_AFTER_OPENING_MS / 1000)} s to settle, then held ${num(windowMs / 1000)} s`,
     cutOff: summary.opened > 0 && summary.open === 0,
     goawayCodes: [],
     data: summary,

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { spawnGateway } from "../../test/support/gateway-process.js";
 import { MiB } from "../format.js";
 import { cpuSeconds, RssSampler, rssBytes } from "../proc.js";
-import { detectPinning } from "../processes.js";
+import { DEPLOYED_NODE_FLAGS, detectPinning } from "../processes.js";
 import { type AttackResult, attacks } from "./attacks.js";
 import { floodTable, type Row, verdicts } from "./flood-report.js";
 import { GoodCaller, wallNow } from "./good-caller.js";
@@ -59,11 +59,14 @@ if (pin.enabled)
   execFileSync("taskset", ["-a", "-c", "-p", pin.load, String(process.pid)], { stdio: "ignore" });
 
 // The built-in demo upstream serves "demo"; the connection limits are the defaults.
-const gateway = await spawnGateway({
-  server: { host: "127.0.0.1", port: 0 },
-  providers: { demo: { type: "demo" } },
-  models: { demo: { deployments: [{ provider: "demo", model: "demo" }] } },
-});
+const gateway = await spawnGateway(
+  {
+    server: { host: "127.0.0.1", port: 0 },
+    providers: { demo: { type: "demo" } },
+    models: { demo: { deployments: [{ provider: "demo", model: "demo" }] } },
+  },
+  { nodeFlags: DEPLOYED_NODE_FLAGS },
+);
 if (pin.enabled)
   execFileSync("taskset", ["-a", "-c", "-p", pin.gateway, String(gateway.child.pid)], { stdio: "ignore" });
 const pid = gateway.child.pid as number;

@@ -13,7 +13,7 @@ import {
 import { spawnGateway } from "../../test/support/gateway-process.js";
 import { num } from "../format.js";
 import { cpuSeconds } from "../proc.js";
-import { detectPinning } from "../processes.js";
+import { DEPLOYED_NODE_FLAGS, detectPinning } from "../processes.js";
 
 /**
  * `npm run overload`: a gateway process filled to `server.max_in_flight` with slow streams, then
@@ -49,11 +49,14 @@ interface Burst {
   gatewayCpuMsPerCall: number;
 }
 
-const gateway = await spawnGateway({
-  server: { host: "127.0.0.1", port: 0, max_in_flight: maxInFlight },
-  providers: { demo: { type: "demo", inter_token_delay: `${TOKEN_MS}ms` } },
-  models: { demo: { deployments: [{ provider: "demo", model: "demo" }] } },
-});
+const gateway = await spawnGateway(
+  {
+    server: { host: "127.0.0.1", port: 0, max_in_flight: maxInFlight },
+    providers: { demo: { type: "demo", inter_token_delay: `${TOKEN_MS}ms` } },
+    models: { demo: { deployments: [{ provider: "demo", model: "demo" }] } },
+  },
+  { nodeFlags: DEPLOYED_NODE_FLAGS },
+);
 const pid = gateway.child.pid as number;
 // The gateway on its own core, the callers on the other, as `npm run flood` does.
 const pin = detectPinning(false);

@@ -45,9 +45,12 @@ export function writeConfigFile(config: unknown): { file: string; remove: () => 
 }
 
 /** Starts the gateway with `config` (an object written as YAML, or YAML text) and waits until it listens. */
-export async function spawnGateway(config: unknown, { startGuardMs = 30_000 } = {}): Promise<GatewayProcess> {
+export async function spawnGateway(
+  config: unknown,
+  { startGuardMs = 30_000, nodeFlags = [] as string[] } = {},
+): Promise<GatewayProcess> {
   const { file, remove } = writeConfigFile(config);
-  const child = spawnMain(file);
+  const child = spawnMain(file, nodeFlags);
   const logs: LogLine[] = [];
   const logWaiters = new Set<{ matches: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
   let stderrText = "";
@@ -152,14 +155,14 @@ export async function runGatewayToExit(
  * relays signals and SIGKILLs the gateway (exit 143) when it does not acknowledge a relayed signal
  * within ~60 ms, which a loaded machine does not always manage.
  */
-function spawnMain(configFile: string): ChildProcess {
+function spawnMain(configFile: string, nodeFlags: string[] = []): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
   // HOST, PORT and WEAVER_CONFIG from the test's environment would override the config file.
   delete env.HOST;
   delete env.PORT;
   delete env.WEAVER_CONFIG;
   // process.execPath is the pinned Node running the tests, not the system's.
-  return spawn(process.execPath, ["--import", "tsx", "src/main.ts", "--config", configFile], {
+  return spawn(process.execPath, [...nodeFlags, "--import", "tsx", "src/main.ts", "--config", configFile], {
     cwd: REPO_ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
