@@ -13,7 +13,6 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
   type Http2Session,
-  type ServerHttp2Stream,
 } from "node:http2";
 import {
   type AddressInfo,
@@ -23,7 +22,7 @@ import {
 } from "node:net";
 import type { Duplex } from "node:stream";
 import { type ConnectionsConfig, ConnectionsSchema } from "../config/schema.js";
-import { guardHttp2Session, type Http2Abuse } from "./http2-abuse-guard.js";
+import { type Http2Abuse, Http2SessionWatch } from "./http2-session-watch.js";
 import { sniffHttpVersion } from "./protocol-sniffer.js";
 
 export type RequestHandler = (
@@ -91,18 +90,23 @@ export class Listener {
   private readonly http1Sockets = new Map<Socket, number>();
   private draining = false;
   private readonly limits: ConnectionLimits;
+  /** Floods and idleness on the callers' HTTP/2 connections. */
+  private readonly watch: Http2SessionWatch;
   /** The cleartext HTTP/1.1 server, fed the sockets the sniffer routes to it. */
   private http1: HttpServer | undefined;
 
   constructor(private readonly options: ListenerOptions) {
     const limits = options.limits ?? connectionLimits(ConnectionsSchema.parse({}));
     this.limits = limits;
+    this.watch = new Http2SessionWatch(
+      () => this.sessions,
+      limits.idleTimeoutMs,
+      (abuse, peer) => options.onAbuse?.(abuse, peer),
+    );
     const onSession = (session: Http2Session) => {
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
-      const peer = `${session.socket?.remoteAddress}:${session.socket?.remotePort}`;
-      guardHttp2Session(session, (abuse) => options.onAbuse?.(abuse, peer));
-      closeWhenIdle(session, limits.idleTimeoutMs);
+      this.watch.add(session);
     };
     const http2Options = {
       settings: {
@@ -209,6 +213,7 @@ export class Listener {
     const stopped = new Promise<void>((resolve) => this.front.close(() => resolve()));
     // Stops its timeout checks; it has no port of its own to close.
     this.http1?.close(() => {});
+    this.watch.close();
     for (const socket of this.unrouted.values()) socket.destroy();
     for (const session of this.sessions) session.close();
     for (const [socket, inFlight] of this.http1Sockets) if (inFlight === 0) socket.destroySoon();
@@ -257,21 +262,6 @@ export class Listener {
       if (this.draining && left === 0) socket.destroySoon();
     });
   }
-}
-
-/**
- * Closes (GOAWAY, then the socket once it is quiet) an HTTP/2 connection that has carried no
- * frame for `ms` and has no stream open: a long, quiet stream keeps its connection.
- */
-function closeWhenIdle(session: Http2Session, ms: number): void {
-  let open = 0;
-  session.on("stream", (stream: ServerHttp2Stream) => {
-    open++;
-    stream.once("close", () => open--);
-  });
-  session.setTimeout(ms, () => {
-    if (open === 0) session.close();
-  });
 }
 
 /** HTTP/1.1 requests the parser refused, answered with their status before the socket closes. */

@@ -82,18 +82,30 @@ describe("hostile callers, with short connection timeouts", () => {
   });
 
   it(
-    "rapid reset (CVE-2023-44487): 10,000 HEADERS+RST_STREAM pairs get GOAWAY ENHANCE_YOUR_CALM, and the gateway serves on",
+    "rapid reset (CVE-2023-44487): floods of 10,000 HEADERS+RST_STREAM pairs are cut off early, mostly by the gateway's guard with ENHANCE_YOUR_CALM, and the gateway serves on",
     async () => {
       const before = await cutOffByGuard(gateway, "rapid_reset");
-      const outcome = await rapidReset(target, { pairs: 10_000, settleMs: 5_000 });
-      const seen = JSON.stringify(outcome);
-      expect(cutOff(outcome), seen).toBe(true);
-      // Node 24 alone (nghttp2's reset limit) sends INTERNAL_ERROR after ~1,000 streams; the gateway's
-      // own guard says why, and sooner. On a loaded machine the socket may reset (the flood unread
-      // in its buffers) before the attacker reads the GOAWAY; when it reads one, it says why.
-      if (outcome.goaway) expect(outcome.goaway.codes, seen).toContain(ErrorCode.ENHANCE_YOUR_CALM);
-      // Either way, the gateway's own guard did it (nghttp2's limit alone counts nothing here).
-      expect(await cutOffByGuard(gateway, "rapid_reset")).toBe(before + 1);
+      // Five floods: the guard cuts most of them (three in four here) after ~100 streams; Node's own
+      // limits end the others with INTERNAL_ERROR at ~200, still far before Node alone (~1,000).
+      const floods = 5;
+      for (let i = 0; i < floods; i++) {
+        const outcome = await rapidReset(target, { pairs: 10_000, settleMs: 2_000 });
+        const seen = JSON.stringify(outcome);
+        expect(cutOff(outcome), seen).toBe(true);
+        // On a loaded machine the socket may reset (the flood unread in its buffers) before the
+        // attacker reads the GOAWAY; when it reads one, it came early and says why.
+        if (outcome.goaway) {
+          expect(outcome.goaway.lastStreamId, seen).toBeLessThan(2 * 1_000);
+          const codes = outcome.goaway.codes;
+          expect(
+            codes.includes(ErrorCode.ENHANCE_YOUR_CALM) || codes.includes(ErrorCode.INTERNAL_ERROR),
+            seen,
+          ).toBe(true);
+        }
+      }
+      const cutByGuard = (await cutOffByGuard(gateway, "rapid_reset")) - before;
+      expect(cutByGuard).toBeGreaterThanOrEqual(1);
+      expect(cutByGuard).toBeLessThanOrEqual(floods);
       await answersNormalCall(gateway);
     },
     TEST_TIMEOUT_MS,
@@ -106,14 +118,14 @@ describe("hostile callers, with short connection timeouts", () => {
       const unread = await pingFlood(target, { frames: 50_000, settleMs: 5_000 });
       // Closed with the flood unread in its buffers, the socket resets: the GOAWAY may be lost.
       expect(cutOff(unread), JSON.stringify(unread)).toBe(true);
-      // An attacker that reads sees why, or (the race above) its acks stop at the gateway's budget
-      // of 1,000; nghttp2 alone acks ~11,000 before its own INTERNAL_ERROR.
+      // An attacker that reads sees why, or (the race above) its acks stop near the gateway's budget
+      // of 200; nghttp2 alone acks ~11,000 before its own INTERNAL_ERROR.
       const read = await pingFlood(target, { frames: 50_000, settleMs: 5_000, read: true });
       // The guard cut the reading attacker off at least (the unread one may meet nghttp2's ack limit first).
       expect(await cutOffByGuard(gateway, "ping_flood")).toBeGreaterThan(before);
       const toldWhy = read.goaway?.codes.includes(ErrorCode.ENHANCE_YOUR_CALM) ?? false;
       const acks = read.received.PING ?? 0;
-      expect(toldWhy || (cutOff(read) && acks <= 1_100), JSON.stringify(read)).toBe(true);
+      expect(toldWhy || (cutOff(read) && acks <= 300), JSON.stringify(read)).toBe(true);
       await answersNormalCall(gateway);
     },
     TEST_TIMEOUT_MS,
@@ -126,14 +138,14 @@ describe("hostile callers, with short connection timeouts", () => {
       const unread = await settingsFlood(target, { frames: 50_000, settleMs: 5_000 });
       // Closed with the flood unread in its buffers, the socket resets: the GOAWAY may be lost.
       expect(cutOff(unread), JSON.stringify(unread)).toBe(true);
-      // An attacker that reads sees why, or (the race above) its acks stop at the gateway's budget
-      // of 1,000; nghttp2 alone acks ~11,000 before its own INTERNAL_ERROR.
+      // An attacker that reads sees why, or (the race above) its acks stop near the gateway's budget
+      // of 200; nghttp2 alone acks ~11,000 before its own INTERNAL_ERROR.
       const read = await settingsFlood(target, { frames: 50_000, settleMs: 5_000, read: true });
       // The guard cut the reading attacker off at least (the unread one may meet nghttp2's ack limit first).
       expect(await cutOffByGuard(gateway, "settings_flood")).toBeGreaterThan(before);
       const toldWhy = read.goaway?.codes.includes(ErrorCode.ENHANCE_YOUR_CALM) ?? false;
       const acks = read.received.SETTINGS ?? 0;
-      expect(toldWhy || (cutOff(read) && acks <= 1_100), JSON.stringify(read)).toBe(true);
+      expect(toldWhy || (cutOff(read) && acks <= 300), JSON.stringify(read)).toBe(true);
       await answersNormalCall(gateway);
     },
     TEST_TIMEOUT_MS,
