@@ -131,19 +131,24 @@ function countResets(session: WatchedSession, watched: Watched, now: number): vo
 }
 
 function onPing(this: WatchedSession): void {
-  const watched = this[WATCHED];
-  if (watched === undefined || watched.cut) return;
-  refill(watched);
-  if (watched.pingTokens < 1) cutOff(this, watched, "ping_flood");
-  else watched.pingTokens--;
+  spendControlFrame(this, "pingTokens", "ping_flood");
 }
 
 function onRemoteSettings(this: WatchedSession): void {
-  const watched = this[WATCHED];
+  spendControlFrame(this, "settingsTokens", "settings_flood");
+}
+
+/** Takes a token from the frame's bucket, or cuts the connection off when it is empty. */
+function spendControlFrame(
+  session: WatchedSession,
+  bucket: "pingTokens" | "settingsTokens",
+  abuse: Http2Abuse,
+): void {
+  const watched = session[WATCHED];
   if (watched === undefined || watched.cut) return;
   refill(watched);
-  if (watched.settingsTokens < 1) cutOff(this, watched, "settings_flood");
-  else watched.settingsTokens--;
+  if (watched[bucket] < 1) cutOff(session, watched, abuse);
+  else watched[bucket]--;
 }
 
 /** Two token buckets, refilled together: CONTROL_FRAMES_PER_SECOND each, up to CONTROL_FRAME_BURST. */
