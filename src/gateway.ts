@@ -58,18 +58,23 @@ export async function startGateway(
   const pools = new UpstreamPools(config.pool);
   const metrics = new GatewayMetrics(pools);
   const demoUpstreams = await startDemoUpstreams(config.providers);
-  const providers = createProviders(config.providers, pools, demoUpstreams.byProvider, env, problems);
-  if (problems.length > 0) {
+  let providers: ProviderSet;
+  let router: ModelRouter;
+  try {
+    providers = createProviders(config.providers, pools, demoUpstreams.byProvider, env, problems);
+    if (problems.length > 0) throw new ConfigError("what it names", problems);
+    router = new ModelRouter(
+      config.models,
+      providers.providers,
+      providers.passthrough,
+      config.router,
+      logger,
+    );
+  } catch (error) {
+    // Nothing started is left running: a failed start exits, and the process must end with it.
     await Promise.all([pools.close(), demoUpstreams.close()]);
-    throw new ConfigError("what it names", problems);
+    throw error;
   }
-  const router = new ModelRouter(
-    config.models,
-    providers.providers,
-    providers.passthrough,
-    config.router,
-    logger,
-  );
   const shedder = new LoadShedder({
     maxInFlight: config.server.max_in_flight,
     maxEventLoopDelayMs: config.server.max_event_loop_delay,
@@ -103,7 +108,12 @@ export async function startGateway(
         withEarlyRefusal(
           withHttpRoutes(rpc, {
             metrics,
-            openai: createOpenAIApi({ router, calls, limits: { maxRequestBytes: server.max_request_bytes } }),
+            openai: createOpenAIApi({
+              router,
+              calls,
+              observer,
+              limits: { maxRequestBytes: server.max_request_bytes },
+            }),
             notReady: () => (ready ? shedder.overload() : "starting or draining"),
           }),
           { shedder, observer },

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { ModelRouter } from "../router/model-router.js";
 import { closeAfterReply } from "../server/close-after-reply.js";
+import type { CallObserver } from "../service/call-observer.js";
 import type { GenerationCall, GenerationCalls, StreamStep } from "../service/generation-calls.js";
 import type { ValidationLimits } from "../service/validate-request.js";
 import { type ParsedChatRequest, parseChatRequest } from "./chat-request.js";
@@ -12,6 +13,8 @@ import { readJsonBody } from "./request-body.js";
 export interface OpenAIApiOptions {
   router: ModelRouter;
   calls: GenerationCalls;
+  /** Reports the requests refused before they became a call (a body that is not JSON, too large, ...). */
+  observer: CallObserver;
   limits: ValidationLimits;
 }
 
@@ -28,7 +31,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  * SSE with `stream: true`) and `GET /v1/models`, served by the same router and pools as the RPCs,
  * and taken through the same GenerationCalls: the same admission, deadline, log line and metrics.
  */
-export function createOpenAIApi({ router, calls, limits }: OpenAIApiOptions) {
+export function createOpenAIApi({ router, calls, observer, limits }: OpenAIApiOptions) {
   const chatCompletions: Handler = (req, res) => {
     // The caller hanging up cancels the upstream request, as a cancelled RPC does.
     const abort = new AbortController();
@@ -36,14 +39,14 @@ export function createOpenAIApi({ router, calls, limits }: OpenAIApiOptions) {
       // writableEnded, not writableFinished: HTTP/2's compatibility response finishes on RST_STREAM too.
       if (!res.writableEnded) abort.abort(new GatewayError("cancelled", "the caller went away"));
     });
-    const call = (input: ParsedChatRequest["input"]): GenerationCall => ({
-      method: "ChatCompletions",
-      protocol: "openai",
-      http: req.httpVersion,
-      signal: abort.signal,
-      timeoutMs: callerTimeoutMs(req),
-      input,
-    });
+    const arrival = { method: "ChatCompletions", protocol: "openai", http: req.httpVersion } as const;
+    // A request refused before it becomes a call is reported here; a call reports itself.
+    const endRefused = observer.begin(arrival, abort.signal);
+    let called = false;
+    const call = (input: ParsedChatRequest["input"]): GenerationCall => {
+      called = true;
+      return { ...arrival, signal: abort.signal, timeoutMs: callerTimeoutMs(req), input };
+    };
     readJsonBody(req, limits.maxRequestBytes * BODY_LIMIT_FACTOR)
       .then(async (body) => {
         const request = parseChatRequest(body);
@@ -60,6 +63,7 @@ export function createOpenAIApi({ router, calls, limits }: OpenAIApiOptions) {
         }
       })
       .catch((error: unknown) => {
+        if (!called) endRefused(error);
         closeAfterReply(req, res);
         replyError(res, error);
       });

@@ -1,9 +1,9 @@
-import type { ServerResponse } from "node:http";
 import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { CallObserver } from "../service/call-observer.js";
 import { toConnectError } from "../service/connect-errors.js";
 import type { LoadShedder } from "../service/load-shedder.js";
 import { encodeGrpcMessage } from "./grpc-message-encoding.js";
+import { respondTrailersOnly } from "./grpc-trailers-only.js";
 import type { RequestHandler } from "./listener.js";
 
 /** A refusal's own error stands: no caller's signal to weigh. */
@@ -42,13 +42,6 @@ export function withEarlyRefusal(
     });
     // The request's bytes are not wanted: read and dropped, so the stream or connection stays clean.
     req.resume();
-    if ("stream" in res) {
-      // Trailers-only: one HEADERS frame that ends the stream, as gRPC clients require.
-      // Headers set before (CORS) go too, or a browser would see a CORS failure instead of the status.
-      res.stream.respond({ ":status": 200, ...res.getHeaders(), ...headers }, { endStream: true });
-      return;
-    }
-    (res as ServerResponse).writeHead(200, headers);
-    res.end();
+    respondTrailersOnly(res, headers);
   };
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { GatewayError } from "../errors/gateway-error.js";
 import { toOpenAIError } from "../openai-api/openai-error.js";
+import { respondTrailersOnly } from "./grpc-trailers-only.js";
 import type { RequestHandler } from "./listener.js";
 
 /**
@@ -18,8 +19,7 @@ export function withHeaderLimit(handler: RequestHandler, maxBytes: number): Requ
     const contentType = req.headers["content-type"] ?? "";
     const path = req.url ?? "/";
     if (contentType.startsWith("application/grpc")) {
-      response.writeHead(200, { "content-type": contentType, "grpc-status": "8", "grpc-message": message });
-      response.end();
+      respondTrailersOnly(res, { "content-type": contentType, "grpc-status": "8", "grpc-message": message });
     } else if (path.startsWith("/v1/")) {
       const reply = toOpenAIError(
         new GatewayError("invalid_argument", message, { reason: "REQUEST_HEADERS_TOO_LARGE" }),

@@ -120,10 +120,13 @@ function onStream(this: WatchedSession, stream: ServerHttp2Stream): void {
 function countResets(session: WatchedSession, watched: Watched, now: number): void {
   if (watched.young === undefined) return;
   for (const [stream, openedAt] of watched.young) {
-    if (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR) {
+    // Looked at past its first second, a stream is no longer young, whatever ended it: a long
+    // stream the caller cancels is a change of mind, not a flood.
+    if (now - openedAt > PREMATURE_RESET_MS) watched.young.delete(stream);
+    else if (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR) {
       if (stream.rstCode !== constants.NGHTTP2_ENHANCE_YOUR_CALM) watched.prematureResets++;
       watched.young.delete(stream);
-    } else if (stream.closed || now - openedAt > PREMATURE_RESET_MS) watched.young.delete(stream);
+    } else if (stream.closed) watched.young.delete(stream);
   }
   const { prematureResets, streams } = watched;
   if (prematureResets > PREMATURE_RESETS_ALLOWED && prematureResets > streams * PREMATURE_RESET_SHARE)
@@ -166,7 +169,7 @@ function cutOff(session: Http2Session, watched: Watched, abuse: Http2Abuse): voi
   watched.watch.onAbuse(abuse, `${session.socket?.remoteAddress}:${session.socket?.remotePort}`);
   // The GOAWAY says why at once; the session is destroyed after the read being handled (destroyed
   // inside nghttp2's callbacks it would fail the read, and its GOAWAY would say INTERNAL_ERROR).
-  // The streams it opened meanwhile reach no handler: those wait a turn too (the listener).
+  // Requests wait a turn for their handler (the listener), and find their streams destroyed.
   session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
   setImmediate(() => {
     // An error, not undefined: with undefined Node sends its default, NO_ERROR, whatever the code.

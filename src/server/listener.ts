@@ -163,15 +163,13 @@ export class Listener {
       const h2c: Http2Server = createH2cServer(http2Options);
       h2c.on("session", onSession);
       h2c.on("request", onRequest);
+      // Not half-open: a client's FIN is how a caller that hangs up is told from one that waits,
+      // and its call is cancelled. A client that ends its side after its request (`nc -N`) is one
+      // that left.
       const http1 = createHttp1Server(http1Options, onRequest);
-      // Node's HTTP/1.1 server drops a request whose client ended its side after sending it;
-      // this keeps it, and closes once the answer is written.
-      Object.assign(http1, { httpAllowHalfOpen: true });
       this.http1 = http1;
       http1.on("clientError", answerClientError);
-      // Half-open at the TCP level, as Node's own HTTP/1.1 server is: a client that ends its side after its request
-      // (`nc -N`, shells) still gets the answer.
-      this.front = createTcpServer({ allowHalfOpen: true }, (socket) => {
+      this.front = createTcpServer((socket) => {
         const peer = this.trackAccepted(socket);
         socket.setNoDelay(true);
         sniffHttpVersion(socket, limits.headersTimeoutMs, (isHttp2, seen) => {
@@ -179,7 +177,6 @@ export class Listener {
           if (isHttp2) {
             // The HTTP/2 session reads bytes already buffered on the socket before its handle.
             socket.unshift(seen);
-            socket.allowHalfOpen = false;
             h2c.emit("connection", socket);
           } else {
             // The HTTP/1.1 parser reads the handle directly, so the sniffed bytes are replayed to it.
@@ -257,6 +254,8 @@ export class Listener {
     this.http1Sockets.set(socket, (this.http1Sockets.get(socket) ?? 0) + 1);
     if (this.draining) res.setHeader("connection", "close");
     res.once("close", () => {
+      // A socket already closed (the caller hung up mid-answer) was already forgotten.
+      if (!this.http1Sockets.has(socket)) return;
       const left = (this.http1Sockets.get(socket) ?? 1) - 1;
       this.http1Sockets.set(socket, left);
       if (this.draining && left === 0) socket.destroySoon();
@@ -273,7 +272,10 @@ const CLIENT_ERROR_STATUS: Record<string, string> = {
 
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   const status = CLIENT_ERROR_STATUS[error.code ?? ""] ?? "400 Bad Request";
-  if (!socket.writable) return void socket.destroy();
+  // An answer already under way on this socket (a pipelined bad request behind a stream) is not
+  // to be interleaved with a status line: the socket just closes, as Node's own handler does.
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || answering?.headersSent) return void socket.destroy();
   const response = `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
   socket.end(response, () => socket.destroy());
 }

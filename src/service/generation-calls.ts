@@ -78,16 +78,25 @@ export class GenerationCalls {
     const finish = (error: unknown) => end(error, { ...facts, upstreamWaitMs: upstream.waitedMs });
     const bounds = boundCall(call.signal, call.timeoutMs, defaultDeadlineMs);
     let release: (() => void) | undefined;
+    let relay: AsyncGenerator<ChatStreamEvent> | undefined;
     let settled = false;
     try {
       release = shedder.admit();
       const chat = validateRequest(call.input, limits);
       const { routed, events } = await generateStream(router, call.input.model, chat, bounds, upstream);
       served(facts, routed);
+      // The relay is started before the routed step is handed out: a caller that stops there
+      // still ends it, and its end releases the deployment and closes the upstream stream.
+      relay = events;
+      const first = await events.next();
       yield { type: "routed", routed };
-      for await (const event of events) {
-        if (event.type === "start") facts.connectionReused = event.upstream.connectionReused;
-        yield event;
+      if (!first.done) {
+        for (let event: ChatStreamEvent | undefined = first.value; event !== undefined; ) {
+          if (event.type === "start") facts.connectionReused = event.upstream.connectionReused;
+          yield event;
+          const next = await events.next();
+          event = next.done ? undefined : next.value;
+        }
       }
       settled = true;
       finish(undefined);
@@ -98,6 +107,8 @@ export class GenerationCalls {
     } finally {
       // The caller stopped reading before the end: a cancel, whatever the signal says yet.
       if (!settled) finish(new GatewayError("cancelled", "the caller stopped reading the stream"));
+      // Ends the relay whichever way the stream ended (a no-op once it finished by itself).
+      await relay?.return(undefined);
       bounds.end();
       release?.();
     }

@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import { connect as connectHttp2, constants as http2Constants } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProcess, spawnGateway } from "../support/gateway-process.js";
 import { createGrpcJsGatewayClient } from "../support/grpc-js-client.js";
@@ -107,6 +109,39 @@ describe("hostile callers, with short connection timeouts", () => {
       expect(cutByGuard).toBeGreaterThanOrEqual(1);
       expect(cutByGuard).toBeLessThanOrEqual(floods);
       await answersNormalCall(gateway);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "a caller that cancels long streams (a user pressing stop) is not taken for a rapid-reset flood",
+    async () => {
+      const before = await cutOffByGuard(gateway, "rapid_reset");
+      const session = connectHttp2(gateway.url);
+      session.on("error", () => {});
+      let goaway = false;
+      session.on("goaway", () => {
+        goaway = true;
+      });
+      // Two rounds of 90 streams held past the guard's second, then cancelled: 180 resets, none premature.
+      for (let round = 0; round < 2; round++) {
+        const streams = Array.from({ length: 90 }, () => {
+          const stream = session.request({
+            ":method": "POST",
+            ":path": "/weaver.gateway.v1.GatewayService/GenerateStream",
+            "content-type": "application/grpc",
+          });
+          stream.on("error", () => {});
+          return stream;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        for (const stream of streams) stream.close(http2Constants.NGHTTP2_CANCEL);
+        await Promise.all(streams.map((stream) => (stream.closed ? undefined : once(stream, "close"))));
+      }
+      expect(goaway).toBe(false);
+      expect(session.destroyed).toBe(false);
+      expect(await cutOffByGuard(gateway, "rapid_reset")).toBe(before);
+      session.destroy();
     },
     TEST_TIMEOUT_MS,
   );

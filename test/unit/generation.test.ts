@@ -6,7 +6,10 @@ import { createLogger } from "../../src/log/logger.js";
 import { GatewayMetrics } from "../../src/metrics/gateway-metrics.js";
 import type { ChatRequest, ChatResult, ChatStreamEvent, Provider } from "../../src/providers/provider.js";
 import { ModelRouter } from "../../src/router/model-router.js";
+import { CallObserver } from "../../src/service/call-observer.js";
 import { generate, generateStream } from "../../src/service/generation.js";
+import { GenerationCalls } from "../../src/service/generation-calls.js";
+import { LoadShedder } from "../../src/service/load-shedder.js";
 import { UpstreamObserver } from "../../src/service/upstream-observer.js";
 import { UpstreamPools } from "../../src/upstream/upstream-pools.js";
 
@@ -222,5 +225,43 @@ describe("generateStream", () => {
     for await (const event of events) if (event.type === "delta") break;
     expect(a.streamsClosed).toBe(1);
     expect(routed.deployment.health).toMatchObject({ inFlight: 0, consecutiveFailures: 0, failuresTotal: 0 });
+  });
+});
+
+describe("GenerationCalls.stream", () => {
+  // Found in review: a caller that stopped at the routed step left the relay unstarted, so the
+  // deployment stayed taken and the provider's stream open.
+  it("a caller that stops at the routed step releases the deployment, the provider's stream and the admission", async () => {
+    const a = new ScriptedProvider("a", [], [[start("a"), delta("one"), FINISH]]);
+    const { router, metrics, inFlight } = setUp(a);
+    const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+    const shedder = new LoadShedder({ maxInFlight: 10, maxEventLoopDelayMs: 10_000 });
+    const calls = new GenerationCalls({
+      router,
+      metrics,
+      observer: new CallObserver(createLogger({ LOG_LEVEL: "silent" }, quiet), metrics),
+      shedder,
+      limits: { maxRequestBytes: 1_000_000 },
+      defaultDeadlineMs: 60_000,
+    });
+    try {
+      const steps = calls.stream({
+        method: "GenerateStream",
+        protocol: "grpc",
+        http: "2.0",
+        signal: new AbortController().signal,
+        timeoutMs: undefined,
+        input: { model: "chat", messages: [{ role: "user", content: "hi" }], stop: [] },
+      });
+      const first = await steps.next();
+      expect(first.value).toMatchObject({ type: "routed" });
+      expect(shedder.inFlight).toBe(1);
+      await steps.return(undefined);
+      expect(inFlight()).toEqual([0]);
+      expect(a.streamsClosed).toBe(1);
+      expect(shedder.inFlight).toBe(0);
+    } finally {
+      shedder.close();
+    }
   });
 });

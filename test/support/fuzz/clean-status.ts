@@ -61,8 +61,15 @@ export function judge(c: FuzzCase, x: Exchange): Verdict {
   if (bidiOverHttp1(c, x)) return { outcome: "http 505 (bidi over HTTP/1.1)", problems: [] };
   const refusedByParser = c.kind === "http" && c.transport === "h1" && LLHTTP_UNKNOWN_METHODS.has(c.method);
   // A request over the header limits may be refused by a close; answered, it is judged as usual.
+  // A client that half-closes after its request has hung up as far as the gateway can tell (a FIN
+  // is how a caller that left is told apart), so its call may be cancelled unanswered.
+  const halfClosed = c.kind === "http" && c.halfClose === true;
   const closeAllowed =
-    c.expect === "anything" || c.expect === "answer-or-close" || headersOverLimit(c) || refusedByParser;
+    c.expect === "anything" ||
+    c.expect === "answer-or-close" ||
+    headersOverLimit(c) ||
+    refusedByParser ||
+    halfClosed;
   if (x.hung) {
     const problems = c.expect === "anything" ? [] : ["no answer and no close within the guard (a hang)"];
     return { outcome: "hang", problems };
