@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { positive } from "./args.js";
 import { renderChart } from "./chart.js";
 import { detectPinning, LoadGenerator, ROOT, startUpstream, type Upstream } from "./processes.js";
 import { markdown, type RunMeta, type ScenarioReport } from "./report.js";
@@ -159,15 +160,6 @@ writeFileSync(
 );
 progress(`wrote ${outFile} and ${svgFile}`);
 process.exit(failed ? 1 : 0);
-
-function positive(text: string, flag: string): number {
-  const value = Number(text);
-  if (!(value > 0)) {
-    process.stderr.write(`${flag} must be a positive number, got "${text}"\n`);
-    process.exit(2);
-  }
-  return value;
-}
 
 /** The gateway runs from dist/ (what the image runs); rebuild it when src/ or gen/ is newer. */
 function buildIfStale(): void {

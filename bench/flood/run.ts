@@ -2,8 +2,10 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { spawnGateway } from "../../test/support/gateway-process.js";
+import { positive } from "../args.js";
 import { MiB } from "../format.js";
 import { cpuSeconds, RssSampler, rssBytes } from "../proc.js";
 import { DEPLOYED_NODE_FLAGS, detectPinning } from "../processes.js";
@@ -169,17 +171,4 @@ process.exit(aliveAtEnd ? 0 : 1);
 
 function sizes(quick: boolean) {
   return { pairs: 10_000, controlFrames: 50_000, idle: quick ? 1_000 : 5_000, slowloris: quick ? 100 : 500 };
-}
-
-function positive(text: string, flag: string): number {
-  const value = Number(text);
-  if (!(value > 0)) {
-    process.stderr.write(`${flag} must be a positive number, got "${text}"\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

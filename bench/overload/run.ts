@@ -11,6 +11,7 @@ import {
   GenerateStreamRequestSchema,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { spawnGateway } from "../../test/support/gateway-process.js";
+import { positive } from "../args.js";
 import { num } from "../format.js";
 import { cpuSeconds } from "../proc.js";
 import { DEPLOYED_NODE_FLAGS, detectPinning } from "../processes.js";
@@ -29,9 +30,9 @@ const { values } = parseArgs({
     out: { type: "string", default: "bench/results/overload.json" },
   },
 });
-const maxInFlight = Number(values["max-in-flight"]);
-const knocks = Number(values.knocks);
-const concurrency = Number(values.concurrency);
+const maxInFlight = positive(values["max-in-flight"], "--max-in-flight");
+const knocks = positive(values.knocks, "--knocks");
+const concurrency = positive(values.concurrency, "--concurrency");
 /**
  * Tokens per admitted stream and their pace: each holds its slot for about 20 s, longer than the
  * knocking takes, and costs little meanwhile, so the knocks measure the refusal and not the load.

@@ -2,8 +2,7 @@ import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { CallObserver } from "../service/call-observer.js";
 import { toConnectError } from "../service/connect-errors.js";
 import type { LoadShedder } from "../service/load-shedder.js";
-import { encodeGrpcMessage } from "./grpc-message-encoding.js";
-import { respondTrailersOnly } from "./grpc-trailers-only.js";
+import { respondGrpcError } from "./grpc-trailers-only.js";
 import type { RequestHandler } from "./listener.js";
 
 /** A refusal's own error stands: no caller's signal to weigh. */
@@ -31,17 +30,8 @@ export function withEarlyRefusal(
     if (refusal === undefined || contentType === undefined || method === undefined) return handler(req, res);
     const protocol = contentType.startsWith("application/grpc-web") ? "grpc-web" : "grpc";
     observer.begin({ method, protocol, http: req.httpVersion })(refusal);
-    const error = toConnectError(refusal, NOT_ABORTED);
-    const headers: Record<string, string> = {
-      "content-type": contentType,
-      "grpc-status": String(error.code),
-      "grpc-message": encodeGrpcMessage(error.rawMessage),
-    };
-    error.metadata.forEach((value, key) => {
-      headers[key] = value;
-    });
     // The request's bytes are not wanted: read and dropped, so the stream or connection stays clean.
     req.resume();
-    respondTrailersOnly(res, headers);
+    respondGrpcError(res, contentType, toConnectError(refusal, NOT_ABORTED));
   };
 }

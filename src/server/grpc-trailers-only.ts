@@ -1,15 +1,27 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
+import type { ConnectError } from "@connectrpc/connect";
+import { encodeGrpcMessage } from "./grpc-message-encoding.js";
 
 /**
- * A gRPC answer of status alone: over HTTP/2 one HEADERS frame that ends the stream (gRPC clients
- * read a status in headers only then), over HTTP/1.1 (gRPC-Web) headers and an empty body.
- * Headers already set on the response (CORS) go with it.
+ * A gRPC (or gRPC-Web) answer of status alone, for an error the gateway gives before Connect sees
+ * the request: over HTTP/2 one HEADERS frame that ends the stream (gRPC clients read a status in
+ * headers only then), over HTTP/1.1 (gRPC-Web) headers and an empty body. The error's metadata
+ * (retry-after, the reason) and headers already set on the response (CORS) go with it.
  */
-export function respondTrailersOnly(
+export function respondGrpcError(
   res: ServerResponse | Http2ServerResponse,
-  headers: Record<string, string>,
+  contentType: string,
+  error: ConnectError,
 ): void {
+  const headers: Record<string, string> = {
+    "content-type": contentType,
+    "grpc-status": String(error.code),
+    "grpc-message": encodeGrpcMessage(error.rawMessage),
+  };
+  error.metadata.forEach((value, key) => {
+    headers[key] = value;
+  });
   if ("stream" in res) {
     res.stream.respond({ ":status": 200, ...res.getHeaders(), ...headers }, { endStream: true });
     return;

@@ -41,27 +41,19 @@ export class GenerationCalls {
   constructor(private readonly deps: GenerationCallsDeps) {}
 
   async generate(call: GenerationCall): Promise<Routed<ChatResult>> {
-    const { router, metrics, observer, shedder, limits, defaultDeadlineMs } = this.deps;
-    const end = observer.begin(call, call.signal);
-    const facts: CallFacts = { model: call.input.model, metadata: call.metadata };
-    const upstream = new UpstreamObserver(metrics);
-    const finish = (error: unknown) => end(error, { ...facts, upstreamWaitMs: upstream.waitedMs });
-    const bounds = boundCall(call.signal, call.timeoutMs, defaultDeadlineMs);
-    let release: (() => void) | undefined;
+    const run = this.begin(call);
     try {
-      release = shedder.admit();
-      const chat = validateRequest(call.input, limits);
-      const routed = await generate(router, call.input.model, chat, bounds, upstream);
-      served(facts, routed);
-      facts.connectionReused = routed.value.upstream.connectionReused;
-      finish(undefined);
+      const chat = run.admit();
+      const routed = await generate(this.deps.router, call.input.model, chat, run.bounds, run.upstream);
+      served(run.facts, routed);
+      run.facts.connectionReused = routed.value.upstream.connectionReused;
+      run.finish(undefined);
       return routed;
     } catch (error) {
-      finish(error);
+      run.finish(error);
       throw error;
     } finally {
-      bounds.end();
-      release?.();
+      run.close();
     }
   }
 
@@ -70,48 +62,72 @@ export class GenerationCalls {
    * observed until its caller stops reading.
    */
   async *stream(call: GenerationCall): AsyncGenerator<StreamStep> {
-    const { router, metrics, observer, shedder, limits, defaultDeadlineMs } = this.deps;
-    const end = observer.begin(call, call.signal);
-    const facts: CallFacts = { model: call.input.model, metadata: call.metadata };
-    const upstream = new UpstreamObserver(metrics);
-    // Reported once, whichever way the stream ends, with all the upstream wait it had.
-    const finish = (error: unknown) => end(error, { ...facts, upstreamWaitMs: upstream.waitedMs });
-    const bounds = boundCall(call.signal, call.timeoutMs, defaultDeadlineMs);
-    let release: (() => void) | undefined;
+    const run = this.begin(call);
+    const { facts } = run;
     let relay: AsyncGenerator<ChatStreamEvent> | undefined;
     let settled = false;
     try {
-      release = shedder.admit();
-      const chat = validateRequest(call.input, limits);
-      const { routed, events } = await generateStream(router, call.input.model, chat, bounds, upstream);
+      const chat = run.admit();
+      const { routed, events } = await generateStream(
+        this.deps.router,
+        call.input.model,
+        chat,
+        run.bounds,
+        run.upstream,
+      );
       served(facts, routed);
       // The relay is started before the routed step is handed out: a caller that stops there
       // still ends it, and its end releases the deployment and closes the upstream stream.
       relay = events;
       const first = await events.next();
       yield { type: "routed", routed };
-      if (!first.done) {
-        for (let event: ChatStreamEvent | undefined = first.value; event !== undefined; ) {
-          if (event.type === "start") facts.connectionReused = event.upstream.connectionReused;
-          yield event;
-          const next = await events.next();
-          event = next.done ? undefined : next.value;
-        }
-      }
+      const noted = (event: ChatStreamEvent) => {
+        if (event.type === "start") facts.connectionReused = event.upstream.connectionReused;
+        return event;
+      };
+      if (!first.done) yield noted(first.value);
+      for await (const event of events) yield noted(event);
       settled = true;
-      finish(undefined);
+      run.finish(undefined);
     } catch (error) {
       settled = true;
-      finish(error);
+      run.finish(error);
       throw error;
     } finally {
       // The caller stopped reading before the end: a cancel, whatever the signal says yet.
-      if (!settled) finish(new GatewayError("cancelled", "the caller stopped reading the stream"));
+      if (!settled) run.finish(new GatewayError("cancelled", "the caller stopped reading the stream"));
       // Ends the relay whichever way the stream ended (a no-op once it finished by itself).
       await relay?.return(undefined);
-      bounds.end();
-      release?.();
+      run.close();
     }
+  }
+
+  /**
+   * What every call starts with: its observation, its facts, its upstream accounting and its
+   * bounds. `admit` takes a slot and checks the request (both may refuse it); `finish` reports the
+   * call once, with all its upstream wait; `close` stops the deadline and gives the slot back.
+   */
+  private begin(call: GenerationCall) {
+    const { metrics, observer, shedder, limits, defaultDeadlineMs } = this.deps;
+    const end = observer.begin(call, call.signal);
+    const facts: CallFacts = { model: call.input.model, metadata: call.metadata };
+    const upstream = new UpstreamObserver(metrics);
+    const bounds = boundCall(call.signal, call.timeoutMs, defaultDeadlineMs);
+    let release: (() => void) | undefined;
+    return {
+      facts,
+      upstream,
+      bounds,
+      admit: () => {
+        release = shedder.admit();
+        return validateRequest(call.input, limits);
+      },
+      finish: (error: unknown) => end(error, { ...facts, upstreamWaitMs: upstream.waitedMs }),
+      close: () => {
+        bounds.end();
+        release?.();
+      },
+    };
   }
 }
 

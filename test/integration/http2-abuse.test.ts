@@ -146,40 +146,23 @@ describe("hostile callers, with short connection timeouts", () => {
     TEST_TIMEOUT_MS,
   );
 
-  it(
-    "a PING flood is cut off with GOAWAY ENHANCE_YOUR_CALM, whether or not its acks are read",
-    async () => {
-      const before = await cutOffByGuard(gateway, "ping_flood");
-      const unread = await pingFlood(target, { frames: 50_000, settleMs: 5_000 });
+  it.each([
+    { frame: "PING", abuse: "ping_flood", flood: pingFlood },
+    { frame: "SETTINGS", abuse: "settings_flood", flood: settingsFlood },
+  ] as const)(
+    "a $frame flood is cut off with GOAWAY ENHANCE_YOUR_CALM, whether or not its acks are read",
+    async ({ frame, abuse, flood }) => {
+      const before = await cutOffByGuard(gateway, abuse);
+      const unread = await flood(target, { frames: 50_000, settleMs: 5_000 });
       // Closed with the flood unread in its buffers, the socket resets: the GOAWAY may be lost.
       expect(cutOff(unread), JSON.stringify(unread)).toBe(true);
       // An attacker that reads sees why, or (the race above) its acks stop near the gateway's budget
       // of 200; nghttp2 alone acks ~11,000 before its own INTERNAL_ERROR.
-      const read = await pingFlood(target, { frames: 50_000, settleMs: 5_000, read: true });
+      const read = await flood(target, { frames: 50_000, settleMs: 5_000, read: true });
       // The guard cut the reading attacker off at least (the unread one may meet nghttp2's ack limit first).
-      expect(await cutOffByGuard(gateway, "ping_flood")).toBeGreaterThan(before);
+      expect(await cutOffByGuard(gateway, abuse)).toBeGreaterThan(before);
       const toldWhy = read.goaway?.codes.includes(ErrorCode.ENHANCE_YOUR_CALM) ?? false;
-      const acks = read.received.PING ?? 0;
-      expect(toldWhy || (cutOff(read) && acks <= 300), JSON.stringify(read)).toBe(true);
-      await answersNormalCall(gateway);
-    },
-    TEST_TIMEOUT_MS,
-  );
-
-  it(
-    "a SETTINGS flood is cut off with GOAWAY ENHANCE_YOUR_CALM, whether or not its acks are read",
-    async () => {
-      const before = await cutOffByGuard(gateway, "settings_flood");
-      const unread = await settingsFlood(target, { frames: 50_000, settleMs: 5_000 });
-      // Closed with the flood unread in its buffers, the socket resets: the GOAWAY may be lost.
-      expect(cutOff(unread), JSON.stringify(unread)).toBe(true);
-      // An attacker that reads sees why, or (the race above) its acks stop near the gateway's budget
-      // of 200; nghttp2 alone acks ~11,000 before its own INTERNAL_ERROR.
-      const read = await settingsFlood(target, { frames: 50_000, settleMs: 5_000, read: true });
-      // The guard cut the reading attacker off at least (the unread one may meet nghttp2's ack limit first).
-      expect(await cutOffByGuard(gateway, "settings_flood")).toBeGreaterThan(before);
-      const toldWhy = read.goaway?.codes.includes(ErrorCode.ENHANCE_YOUR_CALM) ?? false;
-      const acks = read.received.SETTINGS ?? 0;
+      const acks = read.received[frame] ?? 0;
       expect(toldWhy || (cutOff(read) && acks <= 300), JSON.stringify(read)).toBe(true);
       await answersNormalCall(gateway);
     },
