@@ -13,7 +13,7 @@ import type { LoadJob, LoadResult } from "./job.js";
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** Node's flags as `npm start` and the Docker image run the gateway: what a deployment measures. */
-export const DEPLOYED_NODE_FLAGS = ["--max-semi-space-size=64"];
+export const DEPLOYED_NODE_FLAGS = ["--max-semi-space-size=16", "--single-threaded-gc"];
 
 /** Which cores each process is pinned to, when `taskset` and two cores are there. */
 export interface Pinning {

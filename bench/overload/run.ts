@@ -1,9 +1,10 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs, promisify } from "node:util";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   GatewayService,
@@ -14,7 +15,8 @@ import { spawnGateway } from "../../test/support/gateway-process.js";
 import { positive } from "../args.js";
 import { num } from "../format.js";
 import { cpuSeconds } from "../proc.js";
-import { DEPLOYED_NODE_FLAGS, detectPinning } from "../processes.js";
+import { DEPLOYED_NODE_FLAGS, detectPinning, ROOT } from "../processes.js";
+import type { KnockJob, KnockResult } from "./knocker.js";
 
 /**
  * `npm run overload`: a gateway process filled to `server.max_in_flight` with slow streams, then
@@ -79,6 +81,10 @@ async function fill(): Promise<Promise<boolean>[]> {
   let allAdmitted: () => void = () => {};
   const full = new Promise<void>((resolve) => (allAdmitted = resolve));
   const streams = Array.from({ length: maxInFlight }, async (_, i) => {
+    // Started evenly over one token interval, as callers arriving on their own would be: started
+    // together, every stream's tokens would come in one burst per interval, and a knock that
+    // landed in a burst would time the burst (here and in the gateway), not the refusal.
+    await sleep((i * TOKEN_MS) / maxInFlight);
     const client = fillers[i % fillers.length] as GatewayClient;
     const request = create(GenerateStreamRequestSchema, {
       model: "demo",
@@ -100,36 +106,45 @@ async function fill(): Promise<Promise<boolean>[]> {
   return streams;
 }
 
-/** `count` unary calls, `parallel` at a time, each timed from send to answer; the gateway's CPU per call beside. */
+/**
+ * `count` unary calls to `method`, `parallel` at a time, from the knocker process (see knocker.ts),
+ * each timed from send to status; the gateway's CPU per call beside.
+ */
 async function knock(
   count: number,
   parallel: number,
-  call: () => Promise<unknown>,
+  method: "Generate" | "ListModels",
   what = "refusal",
 ): Promise<Burst> {
-  const latencies: number[] = [];
-  let next = 0;
+  const body =
+    method === "Generate"
+      ? toBinary(GenerateRequestSchema, create(GenerateRequestSchema, { model: "demo", messages }))
+      : new Uint8Array();
+  const job: KnockJob = {
+    url: gateway.url,
+    path: `/${GatewayService.typeName}/${method}`,
+    body: Buffer.from(body).toString("hex"),
+    count,
+    parallel,
+  };
+  const args = ["--import", "tsx", "bench/overload/knocker.ts", JSON.stringify(job)];
   const cpuBefore = cpuSeconds(pid);
-  const startedAt = performance.now();
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next++ < count) {
-        const sentAt = performance.now();
-        let code = "OK";
-        try {
-          await call();
-        } catch (error) {
-          const e = ConnectError.from(error);
-          code = Code[e.code];
-          if (e.metadata.get("retry-after") === "1") retryAfter++;
-        }
-        latencies.push(performance.now() - sentAt);
-        if (what === "refusal") codes.set(code, (codes.get(code) ?? 0) + 1);
-      }
-    }),
+  // Not a blocking exec: the admitted streams keep reading meanwhile, as their callers would.
+  const { stdout: output } = await promisify(execFile)(
+    pin.enabled ? "taskset" : process.execPath,
+    pin.enabled ? ["-c", pin.load, process.execPath, ...args] : args,
+    { cwd: ROOT, encoding: "utf8" },
   );
-  const seconds = (performance.now() - startedAt) / 1000;
-  latencies.sort((a, b) => a - b);
+  const cpuAfter = cpuSeconds(pid);
+  const knocked = JSON.parse(output) as KnockResult;
+  if (what === "refusal") {
+    for (const [status, n] of Object.entries(knocked.statuses)) {
+      const code = Number.isInteger(Number(status)) ? Code[Number(status)] : `no status (${status})`;
+      codes.set(code ?? status, (codes.get(code ?? status) ?? 0) + n);
+    }
+    retryAfter += knocked.retryAfter;
+  }
+  const latencies = knocked.latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
     what,
@@ -137,28 +152,21 @@ async function knock(
     p50: at(0.5),
     p99: at(0.99),
     max: latencies.at(-1) ?? 0,
-    perSecond: count / seconds,
-    gatewayCpuMsPerCall: ((cpuSeconds(pid) - cpuBefore) * 1000) / count,
+    perSecond: count / knocked.seconds,
+    gatewayCpuMsPerCall: ((cpuAfter - cpuBefore) * 1000) / count,
   };
 }
 
 try {
   const streams = await fill();
-  const knocker = clientOn();
-  const generate = () => knocker.generate(create(GenerateRequestSchema, { model: "demo", messages }));
-  // Beside, the same number of the cheapest admitted call (ListModels): what this machine and these
-  // clients cost anyway, so the refusal's own share shows.
-  const baseline = await knock(
-    knocks / 2,
-    1,
-    () => knocker.listModels({}),
-    "ListModels (admitted, baseline)",
-  );
+  // Beside, the same number of the cheapest admitted call (ListModels): what this machine and this
+  // client cost anyway, so the refusal's own share shows.
+  const baseline = await knock(knocks / 2, 1, "ListModels", "ListModels (admitted, baseline)");
   // One at a time: each refusal's own latency. Then a burst: what queueing adds.
   const bursts = [
     baseline,
-    await knock(knocks / 2, 1, generate),
-    await knock(knocks / 2, concurrency, generate),
+    await knock(knocks / 2, 1, "Generate"),
+    await knock(knocks / 2, concurrency, "Generate"),
   ];
   const completed = (await Promise.all(streams)).filter(Boolean).length;
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cpuSeconds } from "../proc.js";
+import { DEPLOYED_NODE_FLAGS } from "../processes.js";
 import {
   type ChildMessage,
   type ChildSetup,
@@ -40,8 +41,8 @@ export async function startGatewayUnderSoak(options: GatewayUnderSoakOptions): P
   const setup: ChildSetup = { config: options.config, upstreamPorts: options.upstreamPorts };
   const log = openSync(options.logFile, "w");
   // process.execPath is the Node that runs the soak (the pinned Node 24 under npm scripts); the
-  // semi-space size is the image's (Dockerfile), so that RSS is what a deployment shows.
-  const flags = ["--expose-gc", "--max-semi-space-size=64", "--import", "tsx"];
+  // garbage collector is the image's (Dockerfile), so that RSS is what a deployment shows.
+  const flags = ["--expose-gc", ...DEPLOYED_NODE_FLAGS, "--import", "tsx"];
   const child = spawn(process.execPath, [...flags, CHILD], {
     cwd: ROOT,
     env: { ...process.env, [SETUP_ENV]: JSON.stringify(setup), LOG_LEVEL: options.logLevel },

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { DEPLOYED_NODE_FLAGS } from "../../bench/processes.js";
 import { publishToDist, removeDirectories, stagePackage } from "../support/packed-package.js";
 
 // What the Dockerfile runs, without Docker: the compiled JavaScript on production dependencies.
@@ -36,8 +37,25 @@ test("the compiled build imports only production dependencies", () => {
   expect([...imported].filter((name) => !allowed.has(name))).toEqual([]);
 });
 
-test("node dist/src/main.js serves the demo model on the embedded default", async () => {
-  gateway = spawn(process.execPath, ["--max-semi-space-size=64", "dist/src/main.js"], {
+/** The Node flags the image's CMD runs the gateway with: `CMD ["node", ...flags, "dist/src/main.js"]`. */
+function imageNodeFlags(): string[] {
+  const cmd = readFileSync(join(root, "Dockerfile"), "utf8").match(/^CMD (\[.*\])$/m)?.[1];
+  const argv = JSON.parse(cmd ?? "[]") as string[];
+  expect(argv[0]).toBe("node");
+  expect(argv.at(-1)).toBe("dist/src/main.js");
+  return argv.slice(1, -1);
+}
+
+test("npm start and the benches run the gateway with the image's Node flags", () => {
+  const flags = imageNodeFlags();
+  expect(flags).toContain("--single-threaded-gc");
+  const start = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts.start as string;
+  expect(start).toBe(`node ${flags.join(" ")} --import tsx src/main.ts`);
+  expect(DEPLOYED_NODE_FLAGS).toEqual(flags);
+});
+
+test("the image's command serves the demo model on the embedded default", async () => {
+  gateway = spawn(process.execPath, [...imageNodeFlags(), "dist/src/main.js"], {
     cwd: root,
     env: { ...process.env, PORT: "0", NODE_ENV: "production" },
     stdio: ["ignore", "pipe", "inherit"],
