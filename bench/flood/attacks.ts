@@ -25,9 +25,11 @@ export interface AttackResult {
   data: unknown;
   /**
    * When the attack was in place (wall clock, ms), for attacks that hold connections: the good
-   * caller is judged from then, while they are held, not while they open.
+   * caller is judged while they are held, not while they open, nor while the attacker drops them
+   * all at once at the end (thousands of closes in one burst, here and in the gateway).
    */
   heldFrom?: number;
+  heldTo?: number;
 }
 
 /** What the issue asks of the gateway under this attack. */
@@ -194,10 +196,12 @@ async function holdUntil(until: number, opening: Promise<SocketHold>): Promise<A
   await new Promise((resolve) => setTimeout(resolve, SETTLE_AFTER_OPENING_MS));
   const heldFrom = performance.timeOrigin + performance.now();
   await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const heldTo = performance.timeOrigin + performance.now();
   const summary = hold.summary();
   hold.release();
   return {
     heldFrom,
+    heldTo,
     got: `${describeHold(summary)}; opening took ${num(openedInMs)} ms, then ${num(SETTLE_AFTER_OPENING_MS / 1000)} s to settle, then held ${num(windowMs / 1000)} s`,
     cutOff: summary.opened > 0 && summary.open === 0,
     goawayCodes: [],

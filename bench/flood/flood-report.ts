@@ -1,5 +1,6 @@
 import { errorCodeName } from "../../test/support/h2-attacker/index.js";
 import { num } from "../format.js";
+import type { LatencySummary } from "../stats.js";
 import type { AttackResult, Bar } from "./attacks.js";
 import type { WindowStats } from "./good-caller.js";
 
@@ -12,6 +13,9 @@ export interface Row {
   result: AttackResult | { error: string };
   before: WindowStats;
   during: WindowStats;
+  /** The same calls' durations as the gateway logged them: arrival to answer, inside the gateway. */
+  gatewayBefore: LatencySummary;
+  gatewayDuring: LatencySummary;
   rssBeforeMiB: number;
   rssPeakMiB: number;
   /** Gateway CPU seconds per second of the attack (1 = a whole core). */
@@ -24,14 +28,14 @@ const ms = (value: number) =>
 
 export function floodTable(rows: Row[]): string {
   const lines = [
-    "| attack | what the attacker got | good p50 before → during | good p99 before → during | p99 × | good calls failed (during) | gateway CPU | gateway RSS before → peak | alive |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| attack | what the attacker got | good p50 before → during | good p99 before → during | p99 × | inside the gateway: p99 before → during | good calls failed (during) | gateway CPU | gateway RSS before → peak | alive |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of rows) {
     const got = "error" in r.result ? `attack failed: ${r.result.error}` : r.result.got;
     const failed = `${num(r.during.errors)} / ${num(r.during.calls)}${r.during.firstError ? ` (${r.during.firstError})` : ""}`;
     lines.push(
-      `| ${r.name} | ${got} | ${ms(r.before.latency.p50)} → ${ms(r.during.latency.p50)} | ${ms(r.before.latency.p99)} → ${ms(r.during.latency.p99)} | ×${p99Ratio(r).toFixed(2)} | ${failed} | ${num(r.cpuShare * 100)} % | ${num(r.rssBeforeMiB)} → ${num(r.rssPeakMiB)} MiB | ${r.alive ? "yes" : "**no**"} |`,
+      `| ${r.name} | ${got} | ${ms(r.before.latency.p50)} → ${ms(r.during.latency.p50)} | ${ms(r.before.latency.p99)} → ${ms(r.during.latency.p99)} | ×${p99Ratio(r).toFixed(2)} | ${ms(r.gatewayBefore.p99)} → ${ms(r.gatewayDuring.p99)} | ${failed} | ${num(r.cpuShare * 100)} % | ${num(r.rssBeforeMiB)} → ${num(r.rssPeakMiB)} MiB | ${r.alive ? "yes" : "**no**"} |`,
     );
   }
   return lines.join("\n");

@@ -9,6 +9,7 @@ import { positive } from "../args.js";
 import { MiB } from "../format.js";
 import { cpuSeconds, RssSampler, rssBytes } from "../proc.js";
 import { DEPLOYED_NODE_FLAGS, detectPinning } from "../processes.js";
+import { type LatencySummary, summarize } from "../stats.js";
 import { type AttackResult, attacks } from "./attacks.js";
 import { floodTable, type Row, verdicts } from "./flood-report.js";
 import { GoodCaller, wallNow } from "./good-caller.js";
@@ -123,7 +124,10 @@ for (const attack of selected) {
     title: attack.title,
     bar: attack.bar,
     before: [beforeFrom, duringFrom],
-    during: ["heldFrom" in result && result.heldFrom !== undefined ? result.heldFrom : duringFrom, duringTo],
+    during: [
+      "heldFrom" in result ? (result.heldFrom ?? duringFrom) : duringFrom,
+      "heldTo" in result ? (result.heldTo ?? duringTo) : duringTo,
+    ],
     result,
     rssBefore,
     rssPeak: rss.stop(),
@@ -146,6 +150,8 @@ const rows: Row[] = measured.map((m) => ({
   result: m.result,
   before: caller.window(...m.before),
   during: caller.window(...m.during),
+  gatewayBefore: insideGateway(...m.before),
+  gatewayDuring: insideGateway(...m.during),
   rssBeforeMiB: m.rssBefore / MiB,
   rssPeakMiB: m.rssPeak / MiB,
   cpuShare: m.cpuShare,
@@ -168,6 +174,21 @@ writeFileSync(
 );
 progress(`wrote ${outFile}`);
 process.exit(aliveAtEnd ? 0 : 1);
+
+/**
+ * The good calls that started in [from, to), as the gateway logged them (its `time` is when a call
+ * ended): whether a slow call was slow inside the gateway, or on the measuring side of the socket.
+ */
+function insideGateway(from: number, to: number): LatencySummary {
+  const durations: number[] = [];
+  for (const line of gateway.logs) {
+    if (line.msg !== "rpc" || line.method !== "Generate") continue;
+    const durationMs = Number(line.durationMs);
+    const startedAt = Number(line.time) - durationMs;
+    if (startedAt >= from && startedAt < to) durations.push(durationMs);
+  }
+  return summarize(durations);
+}
 
 function sizes(quick: boolean) {
   return { pairs: 10_000, controlFrames: 50_000, idle: quick ? 1_000 : 5_000, slowloris: quick ? 100 : 500 };
