@@ -7,7 +7,8 @@ const logger = createLogger();
 const { values } = parseArgs({ options: { config: { type: "string" } } });
 
 try {
-  const config = loadConfig({ file: values.config ?? process.env.WEAVER_CONFIG, env: process.env });
+  const file = values.config ?? process.env.WEAVER_CONFIG;
+  const config = loadConfig({ file, env: process.env });
   const gateway = await startGateway(config, { logger });
 
   let stopping = false;
@@ -25,7 +26,14 @@ try {
   process.on("SIGINT", () => void stop("SIGINT"));
   // Announced only once a signal would be drained, since supervisors act on this line.
   const models = Object.keys(config.models).join(", ");
-  logger.info({ url: gateway.url, models }, `weaver-gateway listening on ${gateway.url}`);
+  logger.info(
+    { url: gateway.url, models, config: file ?? "defaults" },
+    `weaver-gateway listening on ${gateway.url}`,
+  );
+  if (models === "")
+    logger.warn(
+      `no model is configured: ${file} has an empty models section, so every generation call is answered NOT_FOUND`,
+    );
   logger.flush();
 } catch (error) {
   if (error instanceof ConfigError) {

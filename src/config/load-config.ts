@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { defaultConfigDocument } from "./defaults.js";
+import { defaultConfigDocument, withDefaults } from "./defaults.js";
 import { ConfigSchema, type GatewayConfig } from "./schema.js";
 
 /** A config that cannot be used; its message names each mistake by its path in the file. */
@@ -16,7 +16,10 @@ export class ConfigError extends Error {
 }
 
 export interface ConfigSources {
-  /** Path of a YAML file; none means the default: the demo, plus each provider whose key is set. */
+  /**
+   * Path of a YAML file, which adds to the default (see withDefaults); none means the default: the
+   * demo, plus each provider whose key is set.
+   */
   file?: string | undefined;
   /** HOST and PORT override the file, so one image serves many ports. */
   env?: NodeJS.ProcessEnv;
@@ -25,7 +28,7 @@ export interface ConfigSources {
 /** Reads, validates and completes the configuration. Throws ConfigError naming every mistake. */
 export function loadConfig({ file, env = {} }: ConfigSources = {}): GatewayConfig {
   const source = file ?? "built-in default";
-  const document = file === undefined ? defaultConfigDocument(env) : readYaml(file);
+  const document = file === undefined ? defaultConfigDocument(env) : withDefaults(readYaml(file), env);
   applyEnv(document, env, source);
   return parseConfig(document, source);
 }

@@ -366,10 +366,54 @@ describe("loadConfig", () => {
     expect(problemsOf(() => loadConfig({ file: path() }))).toEqual([`cannot read the file: ${code}`]);
   });
 
-  test("an empty file is an empty config", () => {
+  test("an empty file is the default", () => {
     const config = loadConfig({ file: writeConfig("empty.yaml", "") });
-    expect(config.models).toEqual({});
+    expect(Object.keys(config.models)).toEqual(["demo"]);
     expect(config.server.port).toBe(8080);
+  });
+
+  test("a file without models adds to the default: the README's CORS snippet keeps the demo", () => {
+    const file = writeConfig(
+      "cors-only.yaml",
+      'server:\n  cors:\n    allowed_origins: ["http://localhost:5173"]\n',
+    );
+    const config = loadConfig({ file, env: { OPENAI_API_KEY: "sk-test" } });
+    expect(config.server.cors.allowed_origins).toEqual(["http://localhost:5173"]);
+    expect(Object.keys(config.models)).toEqual(["demo"]);
+    // The key-based providers of the default stay too.
+    expect(Object.keys(config.providers).sort()).toEqual(["demo", "openai"]);
+  });
+
+  test("a file's providers sit beside the default's, and win a shared name", () => {
+    const file = writeConfig(
+      "providers-only.yaml",
+      "providers:\n  demo:\n    type: demo\n    inter_token_delay: 20ms\n  local:\n    type: demo\n",
+    );
+    const config = loadConfig({ file });
+    expect(Object.keys(config.providers).sort()).toEqual(["demo", "local"]);
+    expect(config.providers.demo).toMatchObject({ type: "demo", inter_token_delay: 20 });
+    expect(Object.keys(config.models)).toEqual(["demo"]);
+  });
+
+  test("a file with models of its own routes only those, on its own providers", () => {
+    const file = writeConfig(
+      "own-models.yaml",
+      "providers:\n  local:\n    type: demo\nmodels:\n  chat:\n    deployments:\n      - provider: local\n        model: demo\n",
+    );
+    const config = loadConfig({ file });
+    expect(Object.keys(config.models)).toEqual(["chat"]);
+    expect(Object.keys(config.providers)).toEqual(["local"]);
+  });
+
+  test("models: {} turns the default off", () => {
+    const config = loadConfig({ file: writeConfig("no-models.yaml", "models: {}\n") });
+    expect(config.models).toEqual({});
+    expect(config.providers).toEqual({});
+  });
+
+  test("providers that are not a map are named by the schema, not merged", () => {
+    const file = writeConfig("bad-providers.yaml", "providers: [demo]\n");
+    expect(problemsOf(() => loadConfig({ file }))[0]).toMatch(/^providers: /);
   });
 
   test("PORT and HOST override the file", () => {
