@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { defaultConfigDocument, withDefaults } from "./defaults.js";
@@ -30,7 +31,26 @@ export function loadConfig({ file, env = {} }: ConfigSources = {}): GatewayConfi
   const source = file ?? "built-in default";
   const document = file === undefined ? defaultConfigDocument(env) : withDefaults(readYaml(file), env);
   applyEnv(document, env, source);
-  return parseConfig(document, source);
+  const config = parseConfig(document, source);
+  return file === undefined ? config : withPathsFrom(file, config);
+}
+
+/**
+ * The files a config names are found from the config file's folder, as with docker-compose and
+ * nginx, not from wherever the gateway happens to be started. Absolute paths stay as they are.
+ */
+function withPathsFrom(file: string, config: GatewayConfig): GatewayConfig {
+  const folder = dirname(resolve(file));
+  const { tls } = config.server;
+  if (tls)
+    config.server.tls = {
+      cert_file: resolve(folder, tls.cert_file),
+      key_file: resolve(folder, tls.key_file),
+    };
+  for (const provider of Object.values(config.providers))
+    if ("ca_file" in provider && provider.ca_file !== undefined)
+      provider.ca_file = resolve(folder, provider.ca_file);
+  return config;
 }
 
 /** Validates a config document already in memory (tests use this). */

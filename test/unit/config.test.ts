@@ -405,6 +405,29 @@ describe("loadConfig", () => {
     expect(Object.keys(config.providers)).toEqual(["local"]);
   });
 
+  test("files the config names are found from its folder; absolute paths stay", () => {
+    const file = writeConfig(
+      "paths.yaml",
+      [
+        "server:",
+        "  tls:",
+        "    cert_file: certs/server.crt",
+        "    key_file: /etc/weaver/server.key",
+        "providers:",
+        "  vllm:",
+        "    type: openai",
+        "    base_url: https://vllm.internal/v1",
+        "    ca_file: ../private-ca.pem",
+      ].join("\n"),
+    );
+    const config = loadConfig({ file });
+    expect(config.server.tls).toEqual({
+      cert_file: join(dir, "certs", "server.crt"),
+      key_file: "/etc/weaver/server.key",
+    });
+    expect(config.providers.vllm).toMatchObject({ ca_file: join(dir, "..", "private-ca.pem") });
+  });
+
   test("models: {} turns the default off", () => {
     const config = loadConfig({ file: writeConfig("no-models.yaml", "models: {}\n") });
     expect(config.models).toEqual({});
