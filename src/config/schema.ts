@@ -234,33 +234,38 @@ export const ConfigSchema = z
     models: z.record(z.string().min(1), ModelSchema).default({}),
   })
   .strict()
-  .superRefine((config, ctx) => {
-    const names = new Map<string, string>();
-    for (const [model, spec] of Object.entries(config.models)) {
-      spec.deployments.forEach((deployment, i) => {
-        if (!(deployment.provider in config.providers)) {
-          const known = Object.keys(config.providers).join(", ") || "none";
-          ctx.addIssue({
-            code: "custom",
-            path: ["models", model, "deployments", i, "provider"],
-            message: `unknown provider "${deployment.provider}" (configured: ${known})`,
-          });
+  .superRefine(
+    (config, ctx) => {
+      const names = new Map<string, string>();
+      for (const [model, spec] of Object.entries(config.models)) {
+        spec.deployments.forEach((deployment, i) => {
+          if (!(deployment.provider in config.providers)) {
+            const known = Object.keys(config.providers).join(", ") || "none";
+            ctx.addIssue({
+              code: "custom",
+              path: ["models", model, "deployments", i, "provider"],
+              message: `unknown provider "${deployment.provider}" (configured: ${known})`,
+            });
+          }
+        });
+        for (const [i, name] of [model, ...spec.aliases].entries()) {
+          const owner = names.get(name);
+          if (owner !== undefined) {
+            ctx.addIssue({
+              code: "custom",
+              path: i === 0 ? ["models", model] : ["models", model, "aliases", i - 1],
+              message: `"${name}" already names model "${owner}"`,
+            });
+          }
+          names.set(name, model);
         }
-      });
-      for (const [i, name] of [model, ...spec.aliases].entries()) {
-        const owner = names.get(name);
-        if (owner !== undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: i === 0 ? ["models", model] : ["models", model, "aliases", i - 1],
-            message: `"${name}" already names model "${owner}"`,
-          });
-        }
-        names.set(name, model);
       }
-    }
-    checkFallbacks(config.models, names, ctx);
-  });
+      checkFallbacks(config.models, names, ctx);
+    },
+    // Whatever is wrong elsewhere (a server setting, a duration): every mistake is reported in one
+    // run, so the references are checked whenever the providers and models themselves parsed.
+    { when: ({ issues }) => !issues.some(({ path }) => path?.[0] === "providers" || path?.[0] === "models") },
+  );
 
 /** Every fallback names a model, and no chain of fallbacks leads back to where it started. */
 function checkFallbacks(

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -137,6 +137,33 @@ describe("parseConfig names each mistake by its path", () => {
       'server: unknown key "prot"',
       'models.demo.deployments[0].provider: unknown provider "demo" (configured: none)',
     ]);
+  });
+
+  test("a mistake elsewhere does not hide the references: the README's example comes from one file", () => {
+    const problems = problemsOf(() =>
+      parseConfig({
+        server: { drain_timeout: "5 parsecs" },
+        providers: { openai: { type: "openai", api_key_env: "OPENAI_API_KEY" }, demo: { type: "demo" } },
+        models: {
+          "gpt-4o": {
+            deployments: [
+              { provider: "openai", model: "gpt-4o" },
+              { provider: "opneai", model: "gpt-4o" },
+            ],
+          },
+          fast: { deployments: [{ provider: "demo", model: "demo" }], fallbacks: ["slow"] },
+          slow: { deployments: [{ provider: "demo", model: "demo" }], fallbacks: ["fast"] },
+        },
+      }),
+    );
+    const readme = readFileSync(join(import.meta.dirname, "..", "..", "README.md"), "utf8");
+    const example = /```\ninvalid config \(gateway\.yaml\):\n((?: {2}.*\n)+)```/.exec(readme)?.[1];
+    expect(
+      example
+        ?.trimEnd()
+        .split("\n")
+        .map((line) => line.trim()),
+    ).toEqual(problems);
   });
 
   test("the message names the source", () => {
