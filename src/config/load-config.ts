@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { defaultConfigDocument, withDefaults } from "./defaults.js";
+import { outsideProblems } from "./outside-checks.js";
 import { ConfigSchema, type GatewayConfig } from "./schema.js";
 
 /** A config that cannot be used; its message names each mistake by its path in the file. */
@@ -26,21 +27,30 @@ export interface ConfigSources {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Reads, validates and completes the configuration. Throws ConfigError naming every mistake. */
+/**
+ * Reads, validates and completes the configuration, and checks what it names outside itself (key
+ * variables, files). Throws ConfigError naming every mistake.
+ */
 export function loadConfig({ file, env = {} }: ConfigSources = {}): GatewayConfig {
   const source = file ?? "built-in default";
   const document = file === undefined ? defaultConfigDocument(env) : withDefaults(readYaml(file), env);
   applyEnv(document, env, source);
-  const config = parseConfig(document, source);
-  return file === undefined ? config : withPathsFrom(file, config);
+  const folder = file === undefined ? process.cwd() : dirname(resolve(file));
+  // Every problem in one run: the schema's, the references', and what the file names outside itself.
+  const result = ConfigSchema.safeParse(document);
+  const problems = [
+    ...(result.success ? [] : result.error.issues.map(formatIssue)),
+    ...outsideProblems(document, env, (path) => resolve(folder, path)),
+  ];
+  if (!result.success || problems.length > 0) throw new ConfigError(source, problems);
+  return file === undefined ? result.data : withPathsFrom(folder, result.data);
 }
 
 /**
  * The files a config names are found from the config file's folder, as with docker-compose and
  * nginx, not from wherever the gateway happens to be started. Absolute paths stay as they are.
  */
-function withPathsFrom(file: string, config: GatewayConfig): GatewayConfig {
-  const folder = dirname(resolve(file));
+function withPathsFrom(folder: string, config: GatewayConfig): GatewayConfig {
   const { tls } = config.server;
   if (tls)
     config.server.tls = {

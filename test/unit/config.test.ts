@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -433,26 +433,55 @@ describe("loadConfig", () => {
   });
 
   test("files the config names are found from its folder; absolute paths stay", () => {
-    const file = writeConfig(
-      "paths.yaml",
+    const folder = join(dir, "paths");
+    mkdirSync(join(folder, "certs"), { recursive: true });
+    for (const file of [join(folder, "certs", "server.crt"), join(dir, "server.key"), join(dir, "ca.pem")])
+      writeFileSync(file, "PEM");
+    const file = join(folder, "gateway.yaml");
+    writeFileSync(
+      file,
       [
         "server:",
         "  tls:",
         "    cert_file: certs/server.crt",
-        "    key_file: /etc/weaver/server.key",
+        `    key_file: ${join(dir, "server.key")}`,
         "providers:",
         "  vllm:",
         "    type: openai",
         "    base_url: https://vllm.internal/v1",
-        "    ca_file: ../private-ca.pem",
+        "    ca_file: ../ca.pem",
       ].join("\n"),
     );
     const config = loadConfig({ file });
     expect(config.server.tls).toEqual({
-      cert_file: join(dir, "certs", "server.crt"),
-      key_file: "/etc/weaver/server.key",
+      cert_file: join(folder, "certs", "server.crt"),
+      key_file: join(dir, "server.key"),
     });
-    expect(config.providers.vllm).toMatchObject({ ca_file: join(dir, "..", "private-ca.pem") });
+    expect(config.providers.vllm).toMatchObject({ ca_file: join(dir, "ca.pem") });
+  });
+
+  test("key variables and files are checked with the schema, every problem in one run", () => {
+    const file = writeConfig(
+      "outside.yaml",
+      [
+        "server:",
+        "  drain_timeout: 5 parsecs",
+        "  tls: { cert_file: absent.crt, key_file: absent.key }",
+        "providers:",
+        "  openai: { type: openai, api_key_env: WEAVER_TEST_UNSET_KEY, ca_file: absent-ca.pem }",
+        "  demo: { type: demo }",
+        "models:",
+        "  chat: { deployments: [{ provider: opneai, model: gpt-4o }] }",
+      ].join("\n"),
+    );
+    expect(problemsOf(() => loadConfig({ file, env: {} }))).toEqual([
+      'server.drain_timeout: "5 parsecs" is not a duration (write 250ms, 5s, 2m or 1h)',
+      'models.chat.deployments[0].provider: unknown provider "opneai" (configured: openai, demo)',
+      `server.tls.cert_file: cannot read ${join(dir, "absent.crt")} (ENOENT)`,
+      `server.tls.key_file: cannot read ${join(dir, "absent.key")} (ENOENT)`,
+      "providers.openai.api_key_env: the environment variable WEAVER_TEST_UNSET_KEY is not set",
+      `providers.openai.ca_file: cannot read ${join(dir, "absent-ca.pem")} (ENOENT)`,
+    ]);
   });
 
   test("models: {} turns the default off", () => {

@@ -1,0 +1,36 @@
+import { readConfiguredFile } from "./configured-file.js";
+
+/**
+ * What a config names outside itself, checked before anything starts: key variables that are not
+ * set, files that cannot be read; each problem by its path in the config. It reads the document as
+ * written, taking what is there, so that these are reported in the same run as the schema's
+ * mistakes rather than one start later. `resolvePath` finds a file the config names.
+ */
+export function outsideProblems(
+  document: unknown,
+  env: NodeJS.ProcessEnv,
+  resolvePath: (file: string) => string,
+): string[] {
+  const problems: string[] = [];
+  const readable = (file: unknown, path: string) => {
+    if (typeof file === "string" && file !== "") readConfiguredFile(resolvePath(file), path, problems);
+  };
+  const root = asRecord(document);
+  const tls = asRecord(asRecord(root.server).tls);
+  readable(tls.cert_file, "server.tls.cert_file");
+  readable(tls.key_file, "server.tls.key_file");
+  for (const [name, value] of Object.entries(asRecord(root.providers))) {
+    const provider = asRecord(value);
+    if (provider.type === "demo") continue;
+    const variable = provider.api_key_env;
+    if (typeof variable === "string" && variable !== "" && !env[variable])
+      problems.push(`providers.${name}.api_key_env: the environment variable ${variable} is not set`);
+    readable(provider.ca_file, `providers.${name}.ca_file`);
+  }
+  return problems;
+}
+
+const asRecord = (value: unknown): Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
