@@ -50,7 +50,7 @@ test("npm start and the benches run the gateway with the image's Node flags", ()
   const flags = imageNodeFlags();
   expect(flags).toContain("--single-threaded-gc");
   const start = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts.start as string;
-  expect(start).toBe(`node ${flags.join(" ")} --import tsx src/main.ts`);
+  expect(start).toBe(`exec node ${flags.join(" ")} --import tsx src/main.ts`);
   expect(DEPLOYED_NODE_FLAGS).toEqual(flags);
 });
 
