@@ -1,8 +1,13 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config/load-config.js";
 import { startGateway } from "./gateway.js";
-import { createLogger } from "./log/logger.js";
+import { createLogger, logLevelProblem } from "./log/logger.js";
 
+const levelProblem = logLevelProblem();
+if (levelProblem !== undefined) {
+  process.stderr.write(`${levelProblem}\n`);
+  process.exit(2);
+}
 const logger = createLogger();
 const { values } = parseArgs({ options: { config: { type: "string" } } });
 

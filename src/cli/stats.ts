@@ -6,21 +6,37 @@ import { parseDuration } from "../config/duration.js";
 import { poolStatsTable } from "./pool-stats-table.js";
 
 /** `npm run stats -- [--url URL] [--watch] [--interval 2s]`: PoolStats of a running gateway, as a table. */
-const { values } = parseArgs({
-  options: {
-    url: { type: "string", default: process.env.WEAVER_URL ?? "http://127.0.0.1:8080" },
-    watch: { type: "boolean", default: false },
-    interval: { type: "string", default: "2s" },
-  },
-});
+const USAGE = `usage: npm run stats -- [--url URL] [--watch] [--interval DURATION]
+  --url URL            the gateway (default WEAVER_URL, else http://127.0.0.1:8080)
+  --watch              redraw the table every --interval
+  --interval DURATION  500ms, 2s, ... (default 2s)`;
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        url: { type: "string", default: process.env.WEAVER_URL ?? "http://127.0.0.1:8080" },
+        watch: { type: "boolean", default: false },
+        interval: { type: "string", default: "2s" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+})();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (!/^https?:\/\/[^/]/.test(values.url))
+  usageError(`--url must be a URL such as http://127.0.0.1:8080, not "${values.url}"`);
 // A duration as the config writes them ("500ms", "2s"); a bare number is seconds, as it always was.
 const intervalMs = /^\d+(\.\d+)?$/.test(values.interval)
   ? Number(values.interval) * 1000
   : parseDuration(values.interval);
-if (intervalMs === undefined || intervalMs <= 0) {
-  process.stderr.write(`--interval must be a duration such as 500ms or 2s, not "${values.interval}"\n`);
-  process.exit(2);
-}
+if (intervalMs === undefined || intervalMs <= 0)
+  usageError(`--interval must be a duration such as 500ms or 2s, not "${values.interval}"`);
 const client = createClient(
   GatewayService,
   createConnectTransport({ baseUrl: values.url, httpVersion: "1.1" }),
@@ -45,4 +61,9 @@ try {
 function fail(error: unknown): never {
   process.stderr.write(`cannot read PoolStats from ${values.url}: ${(error as Error).message}\n`);
   process.exit(1);
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n${USAGE}\n`);
+  process.exit(2);
 }

@@ -21,6 +21,16 @@ const REDACTED_PATHS = [
  */
 const STDOUT = { dest: 1, sync: false, minLength: 4096, periodicFlush: 200 };
 
+/** The levels LOG_LEVEL may name, most severe first. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** What is wrong with LOG_LEVEL, in a line a person can act on; undefined when it is a level. */
+export function logLevelProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const level = env.LOG_LEVEL;
+  if (level === undefined || LOG_LEVELS.includes(level)) return undefined;
+  return `LOG_LEVEL: "${level}" is not a log level (use one of: ${LOG_LEVELS.join(", ")})`;
+}
+
 /** JSON logs at LOG_LEVEL (default info); keys and auth headers are redacted at the logger. */
 export function createLogger(
   env: NodeJS.ProcessEnv = process.env,

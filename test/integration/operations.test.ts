@@ -143,6 +143,27 @@ describe("a started gateway", () => {
     expect(error.code).toBe(2);
     expect(error.stderr).toContain('--interval must be a duration such as 500ms or 2s, not "soon"');
   });
+
+  test.each([
+    {
+      args: ["--url", "127.0.0.1:8080"],
+      says: '--url must be a URL such as http://127.0.0.1:8080, not "127.0.0.1:8080"',
+    },
+    { args: ["--bogus"], says: "Unknown option '--bogus'" },
+  ])("npm run stats $args is named with the usage, exit 2", async ({ args, says }) => {
+    const error = await run("npm", ["run", "-s", "stats", "--", ...args], { cwd: ROOT }).then(
+      () => expect.fail(`stats accepted ${args.join(" ")}`),
+      (e: unknown) => e as { code: number; stderr: string },
+    );
+    expect(error.code).toBe(2);
+    expect(error.stderr).toContain(says);
+    expect(error.stderr).toContain("usage: npm run stats");
+  });
+
+  test("npm run stats --help prints the usage, exit 0", async () => {
+    const { stdout } = await run("npm", ["run", "-s", "stats", "--", "--help"], { cwd: ROOT });
+    expect(stdout).toMatch(/^usage: npm run stats -- \[--url URL\] \[--watch\] \[--interval DURATION\]/);
+  });
 });
 
 test("a gRPC health watcher sees SERVING, then NOT_SERVING when the gateway drains", async () => {

@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { describe, expect, it, test } from "vitest";
 import { runGatewayToExit } from "../support/gateway-process.js";
 
 /**
@@ -55,4 +57,21 @@ describe("a start that fails on what the config names", () => {
       taken.close();
     }
   });
+});
+
+test("an unknown LOG_LEVEL is named with the valid levels, exit 2, no stack", async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: join(import.meta.dirname, "..", ".."),
+    env: { ...process.env, LOG_LEVEL: "verbose", PORT: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  const [code] = await once(child, "close");
+  expect(code).toBe(2);
+  expect(stderr).toBe(
+    'LOG_LEVEL: "verbose" is not a log level (use one of: fatal, error, warn, info, debug, trace, silent)\n',
+  );
 });
