@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { generate } from "selfsigned";
 
 export interface CertificatePair {
@@ -5,10 +6,16 @@ export interface CertificatePair {
   key: string;
 }
 
-/** A throwaway certificate for 127.0.0.1 and localhost, made at start; its PEM is also the CA to trust. */
+/**
+ * A throwaway certificate for 127.0.0.1 and localhost, made at start; its PEM is also the CA to
+ * trust. Its name is its own: OpenSSL finds a certificate's issuer by name, so two demo
+ * certificates both named CN=localhost, one trusted (NODE_EXTRA_CA_CERTS) and one served, fail
+ * with DEPTH_ZERO_SELF_SIGNED_CERT. The host names it serves are in subjectAltName.
+ */
 export async function selfSignedCertificate(): Promise<CertificatePair> {
   const now = new Date();
-  const pems = await generate([{ name: "commonName", value: "localhost" }], {
+  const commonName = `weaver-gateway demo ${randomBytes(6).toString("hex")}`;
+  const pems = await generate([{ name: "commonName", value: commonName }], {
     keyType: "ec",
     algorithm: "sha256",
     notBeforeDate: new Date(now.getTime() - 60_000),

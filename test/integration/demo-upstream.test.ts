@@ -1,7 +1,10 @@
 import { once } from "node:events";
 import { connect } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { createServer as createTlsServer, connect as tlsConnect } from "node:tls";
 import { describe, expect, it } from "vitest";
 import { DemoUpstream } from "../../src/demo/demo-upstream.js";
+import { selfSignedCertificate } from "../../src/demo/self-signed-certificate.js";
 
 /** Issue 12: DemoUpstream.close() hung while a client held an HTTP/2 session open. */
 describe("DemoUpstream.close()", () => {
@@ -19,4 +22,32 @@ describe("DemoUpstream.close()", () => {
     expect(outcome).toBe("closed");
     session.destroy();
   });
+});
+
+it("two demo certificates made on one machine can be trusted together (each has a name of its own)", async () => {
+  // NODE_EXTRA_CA_CERTS holding a standalone demo upstream's certificate, while the built-in demo
+  // serves another: both named CN=localhost, OpenSSL took the trusted one for the served one's issuer.
+  const [served, other] = await Promise.all([selfSignedCertificate(), selfSignedCertificate()]);
+  const server = createTlsServer({ cert: served.cert, key: served.key }, (socket) => socket.end("ok"));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  try {
+    const verified = await new Promise<string>((resolve) => {
+      const socket = tlsConnect({
+        host: "127.0.0.1",
+        port,
+        servername: "localhost",
+        ca: [other.cert, served.cert],
+      });
+      socket.once("secureConnect", () => {
+        socket.destroy();
+        resolve("verified");
+      });
+      socket.once("error", (error: NodeJS.ErrnoException) => resolve(String(error.code)));
+    });
+    expect(verified).toBe("verified");
+  } finally {
+    server.close();
+  }
 });
