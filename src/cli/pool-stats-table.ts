@@ -6,7 +6,7 @@ const COLUMNS = [
   "requests",
   "reuse",
   "connections",
-  "active",
+  "open",
   "idle",
   "in flight",
   "queued",

@@ -45,7 +45,8 @@ export function upstreamToProto(
     connectionReused: facts?.connectionReused ?? false,
     attempts: routed.attempts,
     cached: false,
-    upstreamLatencyMs: facts?.latencyMs ?? 0,
+    // To the microsecond: a reading of performance.now() differences carries noise past that.
+    upstreamLatencyMs: Math.round((facts?.latencyMs ?? 0) * 1000) / 1000,
   };
 }
 

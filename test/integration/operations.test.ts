@@ -105,7 +105,7 @@ describe("a started gateway", () => {
     const { stdout } = await run("npm", ["run", "-s", "stats", "--", "--url", gw.url], { cwd: ROOT });
     const lines = stdout.split("\n");
     expect(lines.find((line) => line.startsWith("origin"))).toMatch(
-      /reuse\s+connections\s+active\s+idle\s+in flight\s+queued/,
+      /reuse\s+connections\s+open\s+idle\s+in flight\s+queued/,
     );
     const row = lines.find((line) => line.startsWith(gw.demo.origin));
     expect(row).toMatch(/h2\s+\d+\s+\d+\.\d%/);

@@ -22,6 +22,8 @@ test("Generate over gRPC returns demo text and says who served it", async () => 
   expect(res.upstream?.protocol).toBe("h2");
   // Warm-up opened the connection, so even the first request reuses it.
   expect(res.upstream?.connectionReused).toBe(true);
+  // Milliseconds to the microsecond, not performance.now()'s noise past it.
+  expect(String(res.upstream?.upstreamLatencyMs)).toMatch(/^\d+(\.\d{1,3})?$/);
   expect(gw.demo.counts.connectionsAccepted).toBe(1);
   expect(gw.demo.counts.requestsServed).toBe(gw.gateway.pools.snapshot().totals.requestsTotal);
 });
