@@ -32,7 +32,13 @@ try {
   // Announced only once a signal would be drained, since supervisors act on this line.
   const models = Object.keys(config.models).join(", ");
   logger.info(
-    { url: gateway.url, models, config: file ?? "defaults" },
+    {
+      url: gateway.url,
+      models,
+      config: file ?? "defaults",
+      metrics: `${gateway.url}/metrics`,
+      health: `${gateway.url}/readyz`,
+    },
     `weaver-gateway listening on ${gateway.url}`,
   );
   if (models === "")

@@ -18,12 +18,16 @@ const generate = (url: string) =>
     messages: [{ role: "user", content: "hello" }],
   });
 
-test("a file holding only server settings serves the demo model, and the start-up line names the file", async () => {
+test("a file holding only server settings serves the demo model; the start-up line names the file, metrics and health", async () => {
   gateway = await spawnGateway({
     server: { host: "127.0.0.1", port: 0, cors: { allowed_origins: ["http://localhost:5173"] } },
   });
   const listening = gateway.logs.find((line) => typeof line.url === "string");
-  expect(listening).toMatchObject({ models: "demo" });
+  expect(listening).toMatchObject({
+    models: "demo",
+    metrics: `${gateway.url}/metrics`,
+    health: `${gateway.url}/readyz`,
+  });
   expect(String(listening?.config)).toMatch(/gateway\.yaml$/);
   const answer = await generate(gateway.url);
   expect(answer.text.length).toBeGreaterThan(0);
