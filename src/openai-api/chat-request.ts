@@ -41,11 +41,14 @@ export function parseChatRequest(body: string): ParsedChatRequest {
   const result = ChatCompletionRequest.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw invalid(issue?.path.join(".") || "body", issue?.message ?? "is not a chat completion request");
+    throw invalid(
+      issue?.path.join(".") || "body",
+      issue ? problemOf(issue) : "is not a chat completion request",
+    );
   }
   const request = result.data;
-  if ((request.n ?? 1) !== 1) throw invalid("n", "only 1 is supported");
-  if (request.tools?.length) throw invalid("tools", "tool calling is not supported by this gateway yet");
+  if ((request.n ?? 1) !== 1) throw invalid("n", "must be 1: this gateway returns one choice");
+  if (request.tools?.length) throw invalid("tools", "are not supported by this gateway yet");
   const messages = request.messages.map((message, i) => ({
     // "developer" is the newer name for "system".
     role: message.role === "developer" ? "system" : message.role,
@@ -72,10 +75,24 @@ function textOf(content: z.output<typeof Message>["content"], index: number): st
   return content
     .map((part, p) => {
       const text = TextPart.safeParse(part);
-      if (!text.success) throw invalid(`messages[${index}].content[${p}]`, "only text parts are supported");
+      if (!text.success)
+        throw invalid(
+          `messages[${index}].content[${p}]`,
+          "must be a text part: images and audio are not supported yet",
+        );
       return text.data.text;
     })
     .join("");
+}
+
+/**
+ * What is wrong with a field, read on from its name: "model is required", "temperature is invalid:
+ * expected number, received string". Our own messages already read that way; zod's do not.
+ */
+function problemOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type" && / received undefined$/.test(issue.message)) return "is required";
+  if (!/^[A-Z]/.test(issue.message)) return issue.message;
+  return `is invalid: ${issue.message.replace(/^Invalid input: /, "")}`;
 }
 
 function invalid(field: string, problem: string): GatewayError {

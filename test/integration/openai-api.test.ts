@@ -170,7 +170,27 @@ describe("errors in OpenAI's shape and status codes", () => {
     const error = await openai.chat.completions.create({ model: "demo", messages, n: 2 }).catch((e) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(error).toMatchObject({ status: 400, type: "invalid_request_error" });
-    expect(error.error.message).toBe("n only 1 is supported");
+    expect(error.error.message).toBe("n must be 1: this gateway returns one choice");
+  });
+
+  test.each([
+    { body: { messages: [{ role: "user", content: "hi" }] }, says: "model is required" },
+    {
+      body: { model: "demo", messages: [{ role: "user", content: "hi" }], temperature: "hot" },
+      says: "temperature is invalid: expected number, received string",
+    },
+    {
+      body: { model: "demo", messages: [{ role: "user", content: "hi" }], tools: [{ type: "function" }] },
+      says: "tools are not supported by this gateway yet",
+    },
+  ])("a 400 reads as a sentence: $says", async ({ body, says }) => {
+    const response = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toBe(says);
   });
 
   test("empty messages are a 400 naming the field", async () => {
