@@ -44,11 +44,24 @@ async function run(label: string, call: () => Promise<string>): Promise<void> {
   try {
     report(await call());
   } catch (error) {
-    report(`${label} failed: ${ConnectError.from(error).message}`, true);
+    report(`${label} failed: ${ConnectError.from(error).message}${corsHint(error)}`, true);
   } finally {
     for (const button of buttons) button.disabled = false;
     await showStats();
   }
+}
+
+/**
+ * A browser hides why a cross-origin request failed from the page ("Failed to fetch"), and the
+ * likely cause is the gateway's CORS settings: say so, with the lines that allow this page.
+ */
+function corsHint(error: unknown): string {
+  const failedFetch = error instanceof TypeError || /fetch/i.test(ConnectError.from(error).rawMessage);
+  if (!failedFetch || new URL(baseUrl).origin === location.origin) return "";
+  return (
+    `. If the gateway is running at ${baseUrl}, its CORS settings likely do not allow this page's ` +
+    `origin; add to its config:\nserver:\n  cors:\n    allowed_origins: ["${location.origin}"]`
+  );
 }
 
 element<HTMLFormElement>("ask").addEventListener("submit", (event) => {

@@ -167,6 +167,10 @@ test("a page from an origin that is not allowed cannot call the gateway", async 
     const logsBefore = gateway().logs.length;
     await page.click("#generate");
     await pollText(page, "#status").toMatch(/^Generate failed: /);
+    // The page says what to do about it, with the config lines for its own origin.
+    expect(await text(page, "#status")).toContain(
+      `its CORS settings likely do not allow this page's origin; add to its config:\nserver:\n  cors:\n    allowed_origins: ["${origin}"]`,
+    );
     expect(await text(page, "#output")).toBe("");
     expect(
       gateway()
