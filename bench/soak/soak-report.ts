@@ -30,9 +30,14 @@ const FIGURES: Figure[] = [
   { title: "Upstream requests in flight (PoolStats)", unit: "requests", value: (s) => s.pool.inFlight },
 ];
 
-/** True when the run should fail: a rising live heap or fd count, or a gateway that died. */
+/** True when the run should fail: a rising live heap or fd count, a call sent twice, or a gateway that died. */
 export function failed(result: SoakResult): boolean {
-  return result.gatewayFailure !== undefined || result.trends.liveHeap.rising || result.trends.fds.rising;
+  return (
+    result.gatewayFailure !== undefined ||
+    result.trends.liveHeap.rising ||
+    result.trends.fds.rising ||
+    result.upstream.callsSentTwice > 0
+  );
 }
 
 export function summary(result: SoakResult): string {
@@ -65,7 +70,7 @@ export function summary(result: SoakResult): string {
     "",
     `calls: ${calls.started} started, ${calls.skipped} skipped (too many open)`,
     ...outcomeLines(result),
-    `upstream: ${upstream.requests} requests for planned calls, ${upstream.callsSentTwice} calls sent again after a 200; ` +
+    `upstream: ${upstream.requests} requests for planned calls, ${upstream.callsSentTwice} calls sent twice (again after one had reached the upstream for good); ` +
       `open after: ${Object.entries(upstream.openAfter)
         .map(([name, o]) => `${name} ${o.connections} connections / ${o.streams} streams`)
         .join(", ")}`,
@@ -87,7 +92,7 @@ export function summary(result: SoakResult): string {
         `  ${call.kind} ${call.method} ${call.model} open ${call.openForMs} ms ${JSON.stringify(call.fault ?? {})}`,
       );
   }
-  lines.push("", failed(result) ? "FAILED" : "passed: no rising live heap or fd count");
+  lines.push("", failed(result) ? "FAILED" : "passed: no rising live heap or fd count, no call sent twice");
   return `${lines.join("\n")}\n`;
 }
 

@@ -81,16 +81,15 @@ export class SoakUpstreams {
     const caseId = this.free.shift() ?? `soak-case-${this.created++}`;
     const upstream = this.byProvider[provider];
     upstream.plan(caseId, fault);
-    const before = upstream.counts(caseId);
     return {
       model: `${provider}/${caseId}`,
       release: () => {
-        const after = upstream.counts(caseId);
-        const received = after.received - before.received;
-        this.tally.requests += received;
-        // Every attempt of a case meets the same fault, so when any was answered with 200, each
-        // attempt after the first came after an answer.
-        if (received > 1 && after.answered > before.answered) this.tally.callsSentTwice++;
+        // The upstream's own judgement, request by request: sent again after one had reached it
+        // for good (read whole, neither refused as unprocessed nor answered with an error). A
+        // retry after a neighbour's GOAWAY refused the first attempt is not one.
+        const { exchanges, doubleSends } = upstream.timeline(caseId);
+        this.tally.requests += exchanges.length;
+        if (doubleSends > 0) this.tally.callsSentTwice++;
         this.free.push(caseId);
       },
     };

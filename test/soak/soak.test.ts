@@ -51,6 +51,7 @@ describe("soak", () => {
       ).toBe(true);
       expect(result.trends.liveHeap.rising, "live heap rising").toBe(false);
       expect(result.trends.fds.rising, "open fds rising").toBe(false);
+      expect(result.upstream.callsSentTwice, "calls sent again after one had reached the upstream").toBe(0);
     },
     DURATION_MS + 60_000,
   );

@@ -55,7 +55,10 @@ export interface ChaosUpstream {
   readonly ca: string;
   readonly wire: ChaosWire;
   readonly transport: ChaosTransport;
-  /** Scripts how requests for this case id behave; the id is read from the request body's `model` field. */
+  /**
+   * Scripts how requests for this case id behave, starting its record afresh; the id is read from
+   * the request body's `model` field.
+   */
   plan(caseId: string, fault: Fault): void;
   /** Per case: requests received, and requests answered (HTTP 200 response headers sent). */
   counts(caseId: string): { received: number; answered: number };
@@ -181,6 +184,8 @@ export async function startChaosUpstream(options: {
     transport,
     plan: (caseId, fault) => {
       plans.set(caseId, fault);
+      // A case planned again is a new case (the soak reuses ids): the requests before were another call's.
+      timelines.delete(caseId);
     },
     counts: (caseId) => {
       const exchanges = timelines.get(caseId)?.exchanges ?? [];
