@@ -184,7 +184,7 @@ function insideGateway(from: number, to: number): LatencySummary {
   for (const line of gateway.logs) {
     if (line.msg !== "rpc" || line.method !== "Generate") continue;
     const durationMs = Number(line.durationMs);
-    const startedAt = Number(line.time) - durationMs;
+    const startedAt = Date.parse(String(line.time)) - durationMs;
     if (startedAt >= from && startedAt < to) durations.push(durationMs);
   }
   return summarize(durations);

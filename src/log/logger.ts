@@ -38,6 +38,9 @@ export function createLogger(
 ): Logger {
   const options: pino.LoggerOptions = {
     level: env.LOG_LEVEL ?? "info",
+    // Read by people and by log pipelines alike: an ISO time and the level's name, not epoch ms and 30.
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
     base: { service: "weaver-gateway" },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
   };

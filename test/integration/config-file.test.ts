@@ -35,7 +35,7 @@ test("a file holding only server settings serves the demo model; the start-up li
 
 test("models: {} serves no model, says so in one line at start, and calls are NOT_FOUND", async () => {
   gateway = await spawnGateway({ server: { host: "127.0.0.1", port: 0 }, models: {} });
-  const warning = await gateway.waitForLog((line) => line.level === 40);
+  const warning = await gateway.waitForLog((line) => line.level === "warn");
   expect(String(warning.msg)).toMatch(/^no model is configured: .*gateway\.yaml has an empty models section/);
   const error = await generate(gateway.url).then(
     () => undefined,

@@ -19,7 +19,7 @@ import { runConcurrently } from "../support/run-concurrently.js";
 const TEXT = "one two three four five six";
 /** Retries back off briefly, so the suites spend their time on what they test. */
 const QUICK_RETRIES = { retry_backoff: "5ms", max_retry_backoff: "20ms" };
-const WARN = 40;
+const WARN = "warn";
 
 /** An OpenAI 503, its headers `delayMs` late. */
 function slow503(delayMs: number): ScenarioOf<OpenAIAnswer> {

@@ -49,7 +49,7 @@ describe("CallObserver: one report for every API", () => {
     const { lines, observer } = observed();
     const cause = Object.assign(new Error("ECONNRESET"), { code: "ECONNRESET" });
     observer.begin(OPENAI)(new TypeError("cannot read properties of undefined", { cause }));
-    expect(lines[0]).toMatchObject({ level: 50, code: "internal", error: "internal error" });
+    expect(lines[0]).toMatchObject({ level: "error", code: "internal", error: "internal error" });
     const err = lines[0]?.err as { type: string; message: string; stack: string };
     expect(err.type).toBe("TypeError");
     expect(err.message).toContain("ECONNRESET");
@@ -79,7 +79,7 @@ describe("CallObserver: one report for every API", () => {
   test("an INTERNAL the caller caused (a message that does not parse) is a warning, not an error", () => {
     const { lines, observer } = observed();
     observer.begin(GRPC)(new ConnectError("parse binary: premature EOF", Code.Internal));
-    expect(lines[0]).toMatchObject({ level: 40, code: "internal", error: "parse binary: premature EOF" });
+    expect(lines[0]).toMatchObject({ level: "warn", code: "internal", error: "parse binary: premature EOF" });
   });
 
   test("health probes and reflection are logged at debug", () => {

@@ -38,6 +38,14 @@ test("LOG_LEVEL sets the level", () => {
   expect(lines.map((line) => JSON.parse(line).msg)).toEqual(["loud"]);
 });
 
+test("a line carries an ISO time and the level's name", () => {
+  const { lines, sink } = capture();
+  createLogger({ LOG_LEVEL: "info" }, sink).warn("careful");
+  const line = JSON.parse(lines[0] ?? "{}");
+  expect(line).toMatchObject({ level: "warn", msg: "careful" });
+  expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+});
+
 /** Runs `body` in a child Node process with the logger on its real stdout; resolves with what it printed. */
 async function loggedByChild(body: string): Promise<string> {
   const script = `import { createLogger } from ${JSON.stringify(LOGGER_MODULE)};\nconst logger = createLogger({ LOG_LEVEL: "info" });\n${body}`;

@@ -14,7 +14,7 @@ import { flush, ManualClock } from "./support/manual-clock.js";
 
 /** With random() at 0.5, the first retry backs off 50 ms, the second 100 ms. */
 const ROUTER = { retry_backoff: "100ms", max_retry_backoff: "1s" };
-const WARN = 40;
+const WARN = "warn";
 
 const unavailable = (retryAfterMs?: number) =>
   new GatewayError("unavailable", "HTTP 503", { retryable: true, status: 503, retryAfterMs });

@@ -65,7 +65,7 @@ export class FuzzRig {
     if (CRASH_SIGNS.test(stderr)) problems.push(`crash-like stderr: ${stderr.slice(0, 1500)}`);
     else if (stderr.trim() !== "") notes.push(stderr.trim().slice(0, 600));
     // Error-level log lines (an INTERNAL answer, an unexpected error) are noted for the report, not failed.
-    const errors = this.newLogs().filter((line) => typeof line.level === "number" && line.level >= 50);
+    const errors = this.newLogs().filter((line) => line.level === "error" || line.level === "fatal");
     for (const line of errors.slice(0, 3)) notes.push(`error log: ${JSON.stringify(line).slice(0, 500)}`);
     return { problems, notes, crashed: false };
   }
