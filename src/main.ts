@@ -1,14 +1,15 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config/load-config.js";
 import { startGateway } from "./gateway.js";
-import { createLogger, logLevelProblem } from "./log/logger.js";
+import { createLogger, createTerminalLogger, logLevelProblem } from "./log/logger.js";
 
 const levelProblem = logLevelProblem();
 if (levelProblem !== undefined) {
   process.stderr.write(`${levelProblem}\n`);
   process.exit(2);
 }
-const logger = createLogger();
+// A person at a terminal reads pretty lines; anything else (a pipe, a container's log) gets JSON.
+const logger = (process.stdout.isTTY && (await createTerminalLogger())) || createLogger();
 const { values } = parseArgs({ options: { config: { type: "string" } } });
 
 try {

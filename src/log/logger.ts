@@ -46,3 +46,22 @@ export function createLogger(
   };
   return pino(options, destination ?? pino.destination(STDOUT));
 }
+
+/**
+ * On a terminal, lines a person reads: pino-pretty, a devDependency, so `npm start` from a clone
+ * has it and the production image (JSON for its log pipeline) does not; undefined where it is not
+ * installed. Same levels, fields and redaction as the JSON lines.
+ */
+export async function createTerminalLogger(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Logger | undefined> {
+  try {
+    const { default: pretty } = await import("pino-pretty");
+    return createLogger(
+      env,
+      pretty({ colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service", sync: true }),
+    );
+  } catch {
+    return undefined;
+  }
+}

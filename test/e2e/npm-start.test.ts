@@ -42,3 +42,28 @@ test("SIGTERM to npm start drains and stops the gateway", async () => {
   });
   expect(refused).toBe(true);
 }, 30_000);
+
+test("on a terminal the gateway prints lines a person reads; through a pipe, JSON", async () => {
+  // `script` gives the gateway a pseudo-terminal for its stdout, as a developer's shell would.
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", LOG_LEVEL: "info" };
+  delete env.WEAVER_CONFIG;
+  const command = `${process.execPath} --import tsx src/main.ts`;
+  const terminal = spawn("script", ["-qfc", command, "/dev/null"], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let printed = "";
+  terminal.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    printed += chunk;
+  });
+  try {
+    await expect.poll(() => printed, { timeout: 20_000 }).toContain("weaver-gateway listening on");
+    // pino-pretty's line: a time, the level's name, the message; then the fields one per line.
+    expect(printed).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] \S*INFO\S*: \S*weaver-gateway listening on http/);
+    expect(printed).not.toContain('{"level"');
+  } finally {
+    terminal.kill("SIGTERM");
+    await once(terminal, "exit");
+  }
+}, 30_000);
