@@ -37,13 +37,10 @@ export function loadConfig({ file, env = {} }: ConfigSources = {}): GatewayConfi
   applyEnv(document, env, source);
   const folder = file === undefined ? process.cwd() : dirname(resolve(file));
   // Every problem in one run: the schema's, the references', and what the file names outside itself.
-  const result = ConfigSchema.safeParse(document);
-  const problems = [
-    ...(result.success ? [] : result.error.issues.map(formatIssue)),
-    ...outsideProblems(document, env, (path) => resolve(folder, path)),
-  ];
-  if (!result.success || problems.length > 0) throw new ConfigError(source, problems);
-  return file === undefined ? result.data : withPathsFrom(folder, result.data);
+  const { config, problems } = validate(document);
+  problems.push(...outsideProblems(document, env, (path) => resolve(folder, path)));
+  if (config === undefined || problems.length > 0) throw new ConfigError(source, problems);
+  return file === undefined ? config : withPathsFrom(folder, config);
 }
 
 /**
@@ -65,9 +62,17 @@ function withPathsFrom(folder: string, config: GatewayConfig): GatewayConfig {
 
 /** Validates a config document already in memory (tests use this). */
 export function parseConfig(document: unknown, source = "inline"): GatewayConfig {
+  const { config, problems } = validate(document);
+  if (config === undefined) throw new ConfigError(source, problems);
+  return config;
+}
+
+/** The schema's and the references' verdict: the config, or every problem with its path. */
+function validate(document: unknown): { config: GatewayConfig | undefined; problems: string[] } {
   const result = ConfigSchema.safeParse(document);
-  if (!result.success) throw new ConfigError(source, result.error.issues.map(formatIssue));
-  return result.data;
+  return result.success
+    ? { config: result.data, problems: [] }
+    : { config: undefined, problems: result.error.issues.map(formatIssue) };
 }
 
 function readYaml(file: string): unknown {

@@ -5,9 +5,6 @@ import type { LoadShedder } from "../service/load-shedder.js";
 import { respondGrpcError } from "./grpc-trailers-only.js";
 import type { RequestHandler } from "./listener.js";
 
-/** A refusal's own error stands: no caller's signal to weigh. */
-const NOT_ABORTED = new AbortController().signal;
-
 /** The generation methods' paths, by method name: the calls the shedder may refuse. */
 const GENERATION_PATHS = new Map(
   ["Generate", "GenerateStream"].map((method) => [`/${GatewayService.typeName}/${method}`, method]),
@@ -32,6 +29,6 @@ export function withEarlyRefusal(
     observer.begin({ method, protocol, http: req.httpVersion })(refusal);
     // The request's bytes are not wanted: read and dropped, so the stream or connection stays clean.
     req.resume();
-    respondGrpcError(res, contentType, toConnectError(refusal, NOT_ABORTED));
+    respondGrpcError(res, contentType, toConnectError(refusal));
   };
 }

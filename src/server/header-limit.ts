@@ -6,9 +6,6 @@ import { toConnectError } from "../service/connect-errors.js";
 import { respondGrpcError } from "./grpc-trailers-only.js";
 import type { RequestHandler } from "./listener.js";
 
-/** A refusal's own error stands: no caller's signal to weigh. */
-const NOT_ABORTED = new AbortController().signal;
-
 /**
  * Refuses an HTTP/2 request whose header list is over `maxBytes` (server.connections.max_header_bytes),
  * in its protocol's way: one error, as a gRPC status for gRPC and gRPC-Web, a Connect error for
@@ -25,14 +22,14 @@ export function withHeaderLimit(handler: RequestHandler, maxBytes: number): Requ
     // HTTP/2's compatibility response takes the same calls.
     const response = res as ServerResponse;
     if (contentType.startsWith("application/grpc")) {
-      respondGrpcError(res, contentType, toConnectError(refusal, NOT_ABORTED));
+      respondGrpcError(res, contentType, toConnectError(refusal));
     } else if (path.startsWith("/v1/")) {
       const reply = toOpenAIError(refusal);
       response.writeHead(reply.status, { ...reply.headers, "content-type": "application/json" });
       response.end(reply.body);
     } else if (/^\/[\w.]+\.\w+\/\w+/.test(path)) {
       // A Connect call (`/package.Service/Method`).
-      const error = toConnectError(refusal, NOT_ABORTED);
+      const error = toConnectError(refusal);
       response.writeHead(codeToHttpStatus(error.code), { "content-type": "application/json" });
       response.end(JSON.stringify({ code: codeToString(error.code), message }));
     } else {

@@ -34,9 +34,6 @@ export interface CallFacts {
 /** Reports a call once, at its end: its error (undefined when it succeeded) and its facts. */
 export type EndCall = (error: unknown, facts?: CallFacts) => void;
 
-/** Never aborted: a call's code is judged from its error alone once the caller's signal was weighed. */
-const NOT_ABORTED = new AbortController().signal;
-
 /**
  * Watches every call, of every API, to its end (a stream's end, not its first message) and
  * reports it once, the same way: one log line (method, protocol, model, code, duration, upstream
@@ -49,7 +46,8 @@ export class CallObserver {
     private readonly metrics: GatewayMetrics,
   ) {}
 
-  begin(arrival: CallArrival, signal: AbortSignal = NOT_ABORTED): EndCall {
+  /** Without the caller's signal (a refusal before any call), the code is judged from the error alone. */
+  begin(arrival: CallArrival, signal?: AbortSignal): EndCall {
     const startedAt = performance.now();
     let ended = false;
     return (error, facts = {}) => {

@@ -21,8 +21,8 @@ export const UNEXPECTED_ERROR_MESSAGE = "internal error";
  * The one place an error becomes a Connect error. A caller's cancel or deadline wins over
  * whatever it caused below; an unexpected error is INTERNAL with no stack or detail on the wire.
  */
-export function toConnectError(error: unknown, signal: AbortSignal): ConnectError {
-  if (signal.aborted && signal.reason instanceof ConnectError) return signal.reason;
+export function toConnectError(error: unknown, signal?: AbortSignal): ConnectError {
+  if (signal?.aborted && signal.reason instanceof ConnectError) return signal.reason;
   if (error instanceof ConnectError) return error;
   if (error instanceof GatewayError) {
     const connectError = new ConnectError(error.message, CODES[error.kind]);
