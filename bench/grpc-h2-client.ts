@@ -33,10 +33,12 @@ export class GrpcH2Client {
       });
       let status: string | undefined;
       let message: string | undefined;
+      let statusHeaders: Record<string, unknown> = {};
       const takeStatus = (headers: Record<string, unknown>) => {
         if (headers["grpc-status"] !== undefined) {
           status = String(headers["grpc-status"]);
           message = headers["grpc-message"] === undefined ? undefined : String(headers["grpc-message"]);
+          statusHeaders = headers;
         }
       };
       stream.on("response", (headers) => {
@@ -61,7 +63,8 @@ export class GrpcH2Client {
         if (status === "0" && frames.empty) resolve();
         else if (status === undefined)
           reject(new Error(`stream closed without grpc-status (${stream.rstCode})`));
-        else if (status !== "0") reject(new Error(`grpc-status ${status}: ${percentDecoded(message ?? "")}`));
+        else if (status !== "0")
+          reject(new GrpcStatusError(Number(status), percentDecoded(message ?? ""), statusHeaders));
         else reject(new Error("stream ended inside a message"));
       });
       const prefix = Buffer.alloc(5);
@@ -72,6 +75,17 @@ export class GrpcH2Client {
 
   close(): void {
     this.session.destroy();
+  }
+}
+
+/** A call that ended with a gRPC status other than OK, with the headers or trailers that carried it. */
+export class GrpcStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly grpcMessage: string,
+    readonly metadata: Record<string, unknown>,
+  ) {
+    super(`grpc-status ${status}: ${grpcMessage}`);
   }
 }
 

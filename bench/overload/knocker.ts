@@ -1,11 +1,12 @@
-import { connect, constants } from "node:http2";
+import { GenerateResponseSchema, ListModelsResponseSchema } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { GrpcH2Client, GrpcStatusError } from "../grpc-h2-client.js";
 
 /**
  * The knocking caller of `npm run overload`, as its own process: unary gRPC calls over one h2c
  * session, `parallel` at a time, each timed from send to its status. Apart from the process that
  * holds the admitted streams, so neither their messages nor their garbage collections land in a
- * knock's time; and lean (frames on node:http2), so the client's own cost stays small beside the
- * refusal it measures. Writes one JSON line: the latencies, the gRPC statuses and how many
+ * knock's time; and lean (GrpcH2Client: frames on node:http2), so the client's own cost stays
+ * small beside the refusal it measures. Writes one JSON line: the latencies, the gRPC statuses and how many
  * answers carried `retry-after: 1`.
  *
  * usage: node --import tsx bench/overload/knocker.ts '{"url":"http://127.0.0.1:8080","path":"/…/Generate","body":"<hex>","count":1000,"parallel":1}'
@@ -28,36 +29,21 @@ export interface KnockResult {
 }
 
 const job = JSON.parse(process.argv[2] ?? "{}") as KnockJob;
-const payload = Buffer.from(job.body, "hex");
-const framed = Buffer.alloc(5 + payload.length);
-framed.writeUInt32BE(payload.length, 1);
-payload.copy(framed, 5);
+const request = Buffer.from(job.body, "hex");
+const output = job.path.endsWith("/ListModels") ? ListModelsResponseSchema : GenerateResponseSchema;
+const client = new GrpcH2Client(job.url);
 
-const session = connect(job.url);
-session.on("error", () => {});
-
+/** One call's status ("none" when it ended without one), and whether it said `retry-after: 1`. */
 function knock(): Promise<{ status: string; retryAfter: boolean }> {
-  return new Promise((resolve) => {
-    const stream = session.request({
-      [constants.HTTP2_HEADER_METHOD]: "POST",
-      [constants.HTTP2_HEADER_PATH]: job.path,
-      [constants.HTTP2_HEADER_CONTENT_TYPE]: "application/grpc+proto",
-      te: "trailers",
-    });
-    let status = "none";
-    let retryAfter = false;
-    // A trailers-only answer (every refusal) carries its status in the response headers.
-    const take = (headers: Record<string, unknown>) => {
-      if (headers["grpc-status"] !== undefined) status = String(headers["grpc-status"]);
-      if (headers["retry-after"] === "1") retryAfter = true;
-    };
-    stream.on("response", take);
-    stream.on("trailers", take);
-    stream.on("data", () => {});
-    stream.on("error", () => {});
-    stream.on("close", () => resolve({ status, retryAfter }));
-    stream.end(framed);
-  });
+  return client
+    .call(job.path, request, output, () => {})
+    .then(
+      () => ({ status: "0", retryAfter: false }),
+      (error: unknown) =>
+        error instanceof GrpcStatusError
+          ? { status: String(error.status), retryAfter: error.metadata["retry-after"] === "1" }
+          : { status: "none", retryAfter: false },
+    );
 }
 
 const latencies: number[] = [];
@@ -83,4 +69,4 @@ const result: KnockResult = {
   seconds: (performance.now() - startedAt) / 1000,
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
-session.close();
+client.close();
