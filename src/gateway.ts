@@ -3,39 +3,48 @@ import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
 import { readConfiguredFile } from "./config/configured-file.js";
 import { ConfigError } from "./config/load-config.js";
 import type { GatewayConfig } from "./config/schema.js";
-import { type DemoUpstreams, startDemoUpstreams } from "./demo/demo-upstreams.js";
+import type { DemoUpstreams } from "./demo/demo-upstreams.js";
 import type { Logger } from "./log/logger.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
-import { createOpenAIApi } from "./openai-api/openai-api-handler.js";
-import { createProviders, type ProviderSet } from "./providers/create-providers.js";
-import { ModelRouter } from "./router/model-router.js";
-import { withCors } from "./server/cors.js";
-import { withEarlyRefusal } from "./server/early-refusal.js";
-import { withHeaderLimit } from "./server/header-limit.js";
+import type { ProviderSet } from "./providers/create-providers.js";
+import { buildServedConfig, type GatewayParts, type ServedConfig } from "./served-config.js";
 import { createHealth, ServingStatus } from "./server/health/health-service.js";
 import { OVERALL } from "./server/health/serving-status.js";
-import { withHttpRoutes } from "./server/http-routes.js";
 import { connectionLimits, Listener } from "./server/listener.js";
-import { createRpcHandler } from "./server/rpc-handler.js";
 import { CallObserver } from "./service/call-observer.js";
-import { createGatewayService } from "./service/gateway-service.js";
-import { GenerationCalls } from "./service/generation-calls.js";
 import { LoadShedder } from "./service/load-shedder.js";
-import { UpstreamPools } from "./upstream/upstream-pools.js";
+import { type PoolChanges, UpstreamPools } from "./upstream/upstream-pools.js";
 
 export interface Gateway {
   /** Where it listens, e.g. http://127.0.0.1:8080. */
   readonly url: string;
   readonly address: AddressInfo;
   readonly pools: UpstreamPools;
+  /** The providers of the config served now. */
   readonly providers: ProviderSet;
-  /** The embedded demo upstreams serving the demo providers. */
+  /** The embedded demo upstreams serving the demo providers, of the config served now. */
   readonly demoUpstreams: DemoUpstreams;
   readonly metrics: GatewayMetrics;
+  /** The config served now: the one it started with, or the last one a reload took. */
+  readonly config: GatewayConfig;
   /** True once the pools are warm; false again once shutdown begins. */
   readonly ready: boolean;
+  /**
+   * Serves `config` from now on, without a restart; see reloadGateway. Rejects with a ConfigError,
+   * the running config untouched, when something it names cannot be had.
+   */
+  reload(config: GatewayConfig): Promise<ReloadReport>;
   /** Drains in-flight RPCs (up to the drain timeout), then closes the pools and demo upstreams. */
   close(): Promise<void>;
+}
+
+/** What a reload changed. */
+export interface ReloadReport {
+  pools: PoolChanges;
+  /** Settings the new config changes that only a restart applies (the listener's). */
+  needsRestart: string[];
+  /** Resolves once the pools and demo upstreams the new config dropped have drained and closed. */
+  drained: Promise<void>;
 }
 
 export interface GatewayDeps {
@@ -48,52 +57,39 @@ export async function startGateway(
   config: GatewayConfig,
   { logger, env = process.env }: GatewayDeps,
 ): Promise<Gateway> {
-  const startedAt = new Date();
+  const { server } = config;
   // What the config names outside itself (key variables, files), each mistake by its path, at once.
   const problems: string[] = [];
-  const tls = config.server.tls && {
-    cert: Buffer.from(readConfiguredFile(config.server.tls.cert_file, "server.tls.cert_file", problems)),
-    key: Buffer.from(readConfiguredFile(config.server.tls.key_file, "server.tls.key_file", problems)),
+  const tls = server.tls && {
+    cert: Buffer.from(readConfiguredFile(server.tls.cert_file, "server.tls.cert_file", problems)),
+    key: Buffer.from(readConfiguredFile(server.tls.key_file, "server.tls.key_file", problems)),
   };
   const pools = new UpstreamPools(config.pool);
   const metrics = new GatewayMetrics(pools);
-  const demoUpstreams = await startDemoUpstreams(config.providers);
-  let providers: ProviderSet;
-  let router: ModelRouter;
-  try {
-    providers = createProviders(config.providers, pools, demoUpstreams.byProvider, env, problems);
-    if (problems.length > 0) throw new ConfigError("what it names", problems);
-    router = new ModelRouter(
-      config.models,
-      providers.providers,
-      providers.passthrough,
-      config.router,
-      logger,
-    );
-  } catch (error) {
-    // Nothing started is left running: a failed start exits, and the process must end with it.
-    await Promise.all([pools.close(), demoUpstreams.close()]);
-    throw error;
-  }
-  const shedder = new LoadShedder({
-    maxInFlight: config.server.max_in_flight,
-    maxEventLoopDelayMs: config.server.max_event_loop_delay,
-  });
+  const shedder = new LoadShedder(loadLimits(config));
   const observer = new CallObserver(logger, metrics);
   metrics.observeLoad(shedder);
-  const calls = new GenerationCalls({
-    router,
+  let ready = false;
+  const parts: GatewayParts = {
+    pools,
     metrics,
     observer,
     shedder,
-    limits: { maxRequestBytes: config.server.max_request_bytes },
-    defaultDeadlineMs: config.server.default_deadline,
-  });
-  const service = createGatewayService({ router, pools, calls, startedAt });
-  let ready = false;
-  const health = createHealth();
-  const { server } = config;
-  const rpc = createRpcHandler({ service, observer, health, maxRequestBytes: server.max_request_bytes });
+    health: createHealth(),
+    logger,
+    env,
+    startedAt: new Date(),
+    notReady: () => (ready ? shedder.overload() : "starting or draining"),
+  };
+  let served: ServedConfig;
+  try {
+    served = await buildServedConfig(config, parts, undefined, problems);
+  } catch (error) {
+    // Nothing started is left running: a failed start exits, and the process must end with it.
+    shedder.close();
+    throw error;
+  }
+  pools.commit(served.pools);
   const listener = new Listener({
     host: server.host,
     port: server.port,
@@ -103,61 +99,100 @@ export async function startGateway(
       metrics.connectionsCutOff.inc({ abuse });
       logger.warn({ abuse, peer }, "caller connection cut off (GOAWAY ENHANCE_YOUR_CALM)");
     },
-    handler: withHeaderLimit(
-      withCors(
-        withEarlyRefusal(
-          withHttpRoutes(rpc, {
-            metrics,
-            openai: createOpenAIApi({
-              router,
-              calls,
-              observer,
-              limits: { maxRequestBytes: server.max_request_bytes },
-            }),
-            notReady: () => (ready ? shedder.overload() : "starting or draining"),
-          }),
-          { shedder, observer },
-        ),
-        { allowedOrigins: server.cors.allowed_origins },
-      ),
-      server.connections.max_header_bytes,
-    ),
+    // Read per request: a reload swaps it, and a request runs on the config it arrived under.
+    handler: (req, res) => served.handler(req, res),
   });
   let address: AddressInfo;
   try {
     address = await listener.listen();
   } catch (error) {
     shedder.close();
-    await Promise.all([pools.close(), demoUpstreams.close()]);
+    await Promise.all([pools.close(), served.demoUpstreams.close()]);
     throw listenFailure(error, server.host, server.port);
   }
   // Listening first lets /healthz answer while the pools warm; /readyz waits for them.
   for (const { origin, error } of await pools.warmUp()) logger.warn({ origin, error }, "warm-up failed");
   ready = true;
   for (const name of [OVERALL, GatewayService.typeName])
-    health.registry.setStatus(name, ServingStatus.SERVING);
+    parts.health.registry.setStatus(name, ServingStatus.SERVING);
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  // One reload at a time: a second waits for the first, so each builds on the config it replaces.
+  let reloading: Promise<unknown> = Promise.resolve();
   return {
     url: `${server.tls ? "https" : "http"}://${host}:${address.port}`,
     address,
     pools,
-    providers,
-    demoUpstreams,
     metrics,
+    get providers() {
+      return served.providers;
+    },
+    get demoUpstreams() {
+      return served.demoUpstreams;
+    },
+    get config() {
+      return served.config;
+    },
     get ready() {
       return ready;
     },
+    reload(next) {
+      const reload = reloading.then(async () => {
+        const report = await reloadGateway(served, next, parts);
+        served = report.served;
+        return report;
+      });
+      reloading = reload.catch(() => {});
+      return reload.then(({ served: _, ...report }) => report);
+    },
     async close() {
       ready = false;
+      await reloading;
       // Watchers hear NOT_SERVING and their streams end, so they do not hold the drain open.
-      health.shutdown();
-      await listener.close(server.drain_timeout);
+      parts.health.shutdown();
+      await listener.close(served.config.server.drain_timeout);
       await pools.close();
-      await demoUpstreams.close();
+      await served.demoUpstreams.close();
       shedder.close();
     },
   };
 }
+
+/**
+ * Builds the new config's providers and router beside the running ones, warms the origins it
+ * adds, then swaps them in: calls arriving from then on take the new routes, keys and limits,
+ * calls in flight finish on the old. Pools of unchanged origins are kept, connections and all;
+ * those of dropped origins, and their demo upstreams, drain and close.
+ */
+async function reloadGateway(
+  running: ServedConfig,
+  config: GatewayConfig,
+  parts: GatewayParts,
+): Promise<ReloadReport & { served: ServedConfig }> {
+  const served = await buildServedConfig(config, parts, running);
+  for (const { origin, error } of await served.pools.warmUp())
+    parts.logger.warn({ origin, error }, "warm-up failed");
+  const { changes, drained } = parts.pools.commit(served.pools);
+  parts.shedder.setLimits(loadLimits(config));
+  const retired = running.demoUpstreams.startedBeside(served.demoUpstreams);
+  return {
+    served,
+    pools: changes,
+    needsRestart: RESTART_ONLY.filter(
+      (key) => JSON.stringify(running.config.server[key]) !== JSON.stringify(config.server[key]),
+    ).map((key) => `server.${key}`),
+    drained: drained.then(async () => {
+      await Promise.all(retired.map((upstream) => upstream.close()));
+    }),
+  };
+}
+
+/** The listener's settings, fixed while it listens. */
+const RESTART_ONLY = ["host", "port", "tls", "connections"] as const;
+
+const loadLimits = ({ server }: GatewayConfig) => ({
+  maxInFlight: server.max_in_flight,
+  maxEventLoopDelayMs: server.max_event_loop_delay,
+});
 
 /** Why the port cannot be listened on, as a config mistake (exit 2, no stack) when the address is the cause. */
 function listenFailure(error: unknown, host: string, port: number): unknown {

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { ConfigReloader } from "./config/config-reloader.js";
 import { ConfigError, loadConfig } from "./config/load-config.js";
 import { startGateway } from "./gateway.js";
 import { createLogger, createTerminalLogger, logLevelProblem } from "./log/logger.js";
@@ -16,12 +17,14 @@ try {
   const file = values.config ?? process.env.WEAVER_CONFIG;
   const config = loadConfig({ file, env: process.env });
   const gateway = await startGateway(config, { logger });
+  const reloader = new ConfigReloader({ file, gateway, logger });
 
   let stopping = false;
   const stop = async (signal: string) => {
     // A second signal during the drain changes nothing: the drain has its own timeout.
     if (stopping) return;
     stopping = true;
+    reloader.close();
     logger.info({ signal, drainTimeoutMs: config.server.drain_timeout }, "draining");
     logger.flush();
     await gateway.close();
@@ -30,6 +33,7 @@ try {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGHUP", () => void reloader.reload("SIGHUP"));
   // Announced only once a signal would be drained, since supervisors act on this line.
   const models = Object.keys(config.models).join(", ");
   logger.info(

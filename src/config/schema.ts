@@ -51,6 +51,8 @@ export const ServerSchema = z
       .int()
       .positive()
       .default(1024 * 1024),
+    /** Reload the config file when it changes, as SIGHUP does. Default false. */
+    watch_config: z.boolean().default(false),
     /** How long shutdown waits for in-flight RPCs before closing them. Default 10s. */
     drain_timeout: duration.default(10_000),
     /**

@@ -63,6 +63,15 @@ export class DemoUpstream extends EventEmitter {
     super();
   }
 
+  /** Whether this upstream already waits as `delays` asks (a reload keeps it then). */
+  hasDelays(delays: Pick<DemoUpstreamOptions, "timeToFirstTokenMs" | "interTokenDelayMs">): boolean {
+    const { timeToFirstTokenMs = 0, interTokenDelayMs = 0 } = this.options;
+    return (
+      timeToFirstTokenMs === (delays.timeToFirstTokenMs ?? 0) &&
+      interTokenDelayMs === (delays.interTokenDelayMs ?? 0)
+    );
+  }
+
   /** The origin to send requests to, e.g. https://127.0.0.1:40123. */
   get origin(): string {
     const address = this.server?.address() as AddressInfo | null;

@@ -1,7 +1,7 @@
 import { readConfiguredFile } from "../config/configured-file.js";
 import type { ProviderConfig } from "../config/schema.js";
 import type { DemoUpstream } from "../demo/demo-upstream.js";
-import type { UpstreamPools } from "../upstream/upstream-pools.js";
+import type { OriginOptions, OriginRegistry } from "../upstream/upstream-pools.js";
 import { ANTHROPIC_DEFAULT_BASE_URL, createAnthropicProvider } from "./anthropic/index.js";
 import { createDemoProvider } from "./demo/index.js";
 import { createOpenAIProvider, OPENAI_DEFAULT_BASE_URL } from "./openai/index.js";
@@ -21,7 +21,7 @@ export interface ProviderSet {
  */
 export function createProviders(
   configs: Record<string, ProviderConfig>,
-  pools: UpstreamPools,
+  pools: OriginRegistry,
   demoUpstreams: ReadonlyMap<string, DemoUpstream>,
   env: NodeJS.ProcessEnv,
   problems: string[],
@@ -36,6 +36,12 @@ export function createProviders(
     }
     const apiKey = readKey(name, config.api_key_env, env, problems);
     const common = { name, apiKey, headers: config.headers };
+    const originOptions: OriginOptions = {
+      ...(config.pool ? { pool: config.pool } : {}),
+      ...(config.ca_file
+        ? { ca: readConfiguredFile(config.ca_file, `providers.${name}.ca_file`, problems) }
+        : {}),
+    };
     const provider =
       config.type === "openai"
         ? createOpenAIProvider(
@@ -46,6 +52,7 @@ export function createProviders(
               project: config.project,
             },
             pools,
+            originOptions,
           )
         : createAnthropicProvider(
             {
@@ -56,13 +63,8 @@ export function createProviders(
               defaultMaxTokens: config.default_max_tokens,
             },
             pools,
+            originOptions,
           );
-    pools.register(provider.origin, {
-      ...(config.pool ? { pool: config.pool } : {}),
-      ...(config.ca_file
-        ? { ca: readConfiguredFile(config.ca_file, `providers.${name}.ca_file`, problems) }
-        : {}),
-    });
     providers.set(name, provider);
     if (config.passthrough_models) passthrough.add(name);
   }

@@ -1,5 +1,10 @@
 import { type RequestProgress, toUpstreamError } from "../upstream/upstream-error.js";
-import type { UpstreamPools, UpstreamResponse } from "../upstream/upstream-pools.js";
+import type {
+  OriginOptions,
+  OriginRegistry,
+  UpstreamOrigin,
+  UpstreamResponse,
+} from "../upstream/upstream-pools.js";
 import type {
   ChatRequest,
   ChatResult,
@@ -30,15 +35,18 @@ function followUntilReleased(signal: AbortSignal): { signal: AbortSignal; releas
 export class HttpProvider implements Provider {
   readonly origin: string;
   private readonly path: string;
+  private readonly upstream: UpstreamOrigin;
 
   constructor(
     readonly name: string,
     baseUrl: string,
     private readonly format: WireFormat,
-    private readonly pools: UpstreamPools,
+    pools: OriginRegistry,
+    originOptions: OriginOptions = {},
   ) {
     const url = new URL(baseUrl);
     this.origin = url.origin;
+    this.upstream = pools.register(url.origin, originOptions);
     this.path = `${url.pathname.replace(/\/$/, "")}${format.path}`;
   }
 
@@ -91,7 +99,7 @@ export class HttpProvider implements Provider {
     signal: AbortSignal,
   ): Promise<{ response: UpstreamResponse; upstream: UpstreamFacts }> {
     const startedAt = performance.now();
-    const response = await this.pools.request(this.origin, {
+    const response = await this.upstream.request({
       method: "POST",
       path: this.path,
       headers: this.format.headers,

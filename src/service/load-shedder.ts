@@ -25,16 +25,22 @@ export class LoadShedder {
   private readonly delay = monitorEventLoopDelay({ resolution: 10 });
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly limits: LoadLimits) {
+  constructor(private limits: LoadLimits) {
     this.delay.enable();
     this.timer = setInterval(() => {
       const delayMs = this.delay.percentile(99) / 1e6;
       this.delay.reset();
       // Two windows in a row: one long pause (a GC, one big parse) is behind us by now; a process
       // that lags window after window is saturated.
-      this.lagging = delayMs > limits.maxEventLoopDelayMs && this.lastDelayMs > limits.maxEventLoopDelayMs;
+      const { maxEventLoopDelayMs } = this.limits;
+      this.lagging = delayMs > maxEventLoopDelayMs && this.lastDelayMs > maxEventLoopDelayMs;
       this.lastDelayMs = delayMs;
     }, DELAY_WINDOW_MS).unref();
+  }
+
+  /** A reloaded config's limits, for the calls that arrive from now on. */
+  setLimits(limits: LoadLimits): void {
+    this.limits = limits;
   }
 
   /** Calls admitted and not yet released. */

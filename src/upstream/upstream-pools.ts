@@ -41,19 +41,46 @@ export interface OriginOptions {
 let tagCounter = 0;
 const tagPrefix = Math.random().toString(36).slice(2, 8);
 
-/** One connection pool per upstream origin, HTTP/2 first; knows nothing of models or providers. */
-export class UpstreamPools {
-  private readonly origins = new Map<string, OriginPool>();
+/** One origin's pool, as a provider holds it: requests go straight to it, with no lookup per call. */
+export interface UpstreamOrigin {
+  readonly origin: string;
+  request(request: UpstreamRequest): Promise<UpstreamResponse>;
+}
 
-  constructor(private readonly defaults: PoolConfig) {
+/** Where providers declare the origins they send to, and get each origin's pool back. */
+export interface OriginRegistry {
+  /** Declares an origin and its settings; the first declaration of an origin wins. */
+  register(origin: string, options?: OriginOptions): UpstreamOrigin;
+}
+
+/** What a reload did to the pools, by origin. */
+export interface PoolChanges {
+  /** Unchanged settings: the same pool, its connections still open. */
+  kept: string[];
+  /** New origins, and origins whose settings changed (their old pool drains). */
+  opened: string[];
+  /** Origins no longer in the config; their pools drain. */
+  drained: string[];
+}
+
+/** One connection pool per upstream origin, HTTP/2 first; knows nothing of models or providers. */
+export class UpstreamPools implements OriginRegistry {
+  private origins = new Map<string, OriginPool>();
+  /** Pools a reload replaced, serving their calls in flight until they close. */
+  private readonly draining = new Set<OriginPool>();
+
+  constructor(private defaults: PoolConfig) {
     installHttp2CancelOnAbort();
   }
 
-  /** Declares an origin and its settings; the first declaration of an origin wins. */
-  register(origin: string, options: OriginOptions = {}): void {
+  register(origin: string, options: OriginOptions = {}): UpstreamOrigin {
     const key = new URL(origin).origin;
-    if (this.origins.has(key)) return;
-    this.origins.set(key, new OriginPool(key, { ...this.defaults, ...options.pool }, options.ca));
+    let pool = this.origins.get(key);
+    if (pool === undefined) {
+      pool = new OriginPool(key, { ...this.defaults, ...options.pool }, options.ca);
+      this.origins.set(key, pool);
+    }
+    return pool;
   }
 
   async request(origin: string, request: UpstreamRequest): Promise<UpstreamResponse> {
@@ -63,26 +90,110 @@ export class UpstreamPools {
   }
 
   /**
+   * The pools a new config needs, made beside the running ones: an origin whose settings are
+   * unchanged keeps its pool and its open connections. Nothing running changes until `commit`.
+   */
+  plan(defaults: PoolConfig): PoolPlan {
+    return new PoolPlan(this.origins, defaults);
+  }
+
+  /**
+   * Serves from the plan's pools from now on. The pools it left out are closed once their calls
+   * in flight are done (undici refuses them new requests meanwhile); the promise is their drain.
+   */
+  commit(plan: PoolPlan): { changes: PoolChanges; drained: Promise<void> } {
+    const running = this.origins;
+    const wanted = plan.pools;
+    const kept = [...wanted].filter(([origin, pool]) => running.get(origin) === pool).map(([o]) => o);
+    const retired = [...running.values()].filter((pool) => wanted.get(pool.origin) !== pool);
+    this.origins = wanted;
+    this.defaults = plan.defaults;
+    const changes = {
+      kept,
+      opened: [...wanted.keys()].filter((origin) => !kept.includes(origin)),
+      drained: retired.filter((pool) => !wanted.has(pool.origin)).map((pool) => pool.origin),
+    };
+    const drained = Promise.all(
+      retired.map(async (pool) => {
+        this.draining.add(pool);
+        await pool.close();
+        this.draining.delete(pool);
+      }),
+    ).then(() => {});
+    return { changes, drained };
+  }
+
+  /** Closes what a plan opened and will not be used: its pools have made no connection yet. */
+  async abandon(plan: PoolPlan): Promise<void> {
+    await Promise.all(plan.opened().map((pool) => pool.close()));
+  }
+
+  /**
    * Opens a connection to every pooled origin that asks for warm-up, so the first requests do
    * not pay the handshake. Resolves with the origins that could not be reached; never rejects.
    */
-  async warmUp(timeoutMs = 5_000): Promise<{ origin: string; error: string }[]> {
-    const results = await Promise.all([...this.origins.values()].map((pool) => pool.warmUp(timeoutMs)));
-    return results.filter((r): r is { origin: string; error: string } => r !== undefined);
+  async warmUp(timeoutMs = 5_000): Promise<WarmUpFailure[]> {
+    return warmUp([...this.origins.values()], timeoutMs);
   }
 
   snapshot(): { totals: CountersSnapshot; origins: OriginSnapshot[] } {
-    const origins = [...this.origins.values()].map((pool) => pool.snapshot());
+    // A replaced pool shares its origin's counters with the new one: counted once, so totals never fall.
+    const live = new Set([...this.origins.values()].map((pool) => pool.counters));
+    const draining = [...this.draining].filter((pool) => !live.has(pool.counters));
+    const origins = [...this.origins.values(), ...draining].map((pool) => pool.snapshot());
     return { totals: sumCounters(origins.map((o) => o.counters)), origins };
   }
 
   /** Lets in-flight requests finish, then closes every connection. */
   async close(): Promise<void> {
-    await Promise.all([...this.origins.values()].map((pool) => pool.close()));
+    await Promise.all([...this.origins.values(), ...this.draining].map((pool) => pool.close()));
   }
 }
 
-class OriginPool {
+export interface WarmUpFailure {
+  origin: string;
+  error: string;
+}
+
+async function warmUp(pools: OriginPool[], timeoutMs: number): Promise<WarmUpFailure[]> {
+  const results = await Promise.all(pools.map((pool) => pool.warmUp(timeoutMs)));
+  return results.filter((r): r is WarmUpFailure => r !== undefined);
+}
+
+/** The pools of a config being loaded; see UpstreamPools.plan. */
+export class PoolPlan implements OriginRegistry {
+  readonly pools = new Map<string, OriginPool>();
+
+  constructor(
+    private readonly running: ReadonlyMap<string, OriginPool>,
+    readonly defaults: PoolConfig,
+  ) {}
+
+  register(origin: string, options: OriginOptions = {}): UpstreamOrigin {
+    const key = new URL(origin).origin;
+    const planned = this.pools.get(key);
+    if (planned !== undefined) return planned;
+    const settings = { ...this.defaults, ...options.pool };
+    const current = this.running.get(key);
+    const pool = current?.hasSettings(settings, options.ca)
+      ? current
+      : new OriginPool(key, settings, options.ca, current?.counters);
+    this.pools.set(key, pool);
+    return pool;
+  }
+
+  /** Warms the pools this plan opens (see UpstreamPools.warmUp) before any call is sent to them. */
+  async warmUp(timeoutMs = 5_000): Promise<WarmUpFailure[]> {
+    return warmUp(this.opened(), timeoutMs);
+  }
+
+  /** The pools this plan made, for new origins or new settings. */
+  opened(): OriginPool[] {
+    return [...this.pools.values()].filter((pool) => this.running.get(pool.origin) !== pool);
+  }
+}
+
+class OriginPool implements UpstreamOrigin {
   readonly counters: OriginCounters;
   private readonly clientOptions: Pool.Options;
   private readonly pool: Pool | undefined;
@@ -91,9 +202,11 @@ class OriginPool {
   constructor(
     readonly origin: string,
     private readonly settings: PoolConfig,
-    ca: string | undefined,
+    private readonly ca: string | undefined,
+    /** The counters of the pool this one replaces: an origin's totals carry on across a reload. */
+    counters = new OriginCounters(origin, settings.pooling),
   ) {
-    this.counters = new OriginCounters(origin, settings.pooling);
+    this.counters = counters;
     this.clientOptions = {
       allowH2: true,
       connect: this.countingConnector(ca),
@@ -151,7 +264,7 @@ class OriginPool {
   }
 
   /** A HEAD request opens (and, for HTTP/2, settles) a connection; any answer will do. */
-  async warmUp(timeoutMs: number): Promise<{ origin: string; error: string } | undefined> {
+  async warmUp(timeoutMs: number): Promise<WarmUpFailure | undefined> {
     if (this.pool === undefined || !this.settings.warm_up) return undefined;
     try {
       const response = await this.pool.request({
@@ -165,6 +278,10 @@ class OriginPool {
     } catch (error) {
       return { origin: this.origin, error: toUpstreamError(error, this.origin).message };
     }
+  }
+
+  hasSettings(settings: PoolConfig, ca: string | undefined): boolean {
+    return ca === this.ca && JSON.stringify(settings) === JSON.stringify(this.settings);
   }
 
   snapshot(): OriginSnapshot {

@@ -24,6 +24,8 @@ export interface GatewayProcess {
   /** Where it listens, from its "listening" log line, e.g. http://127.0.0.1:40111. */
   readonly url: string;
   readonly port: number;
+  /** The YAML file it was started with (rewrite it, then SIGHUP, to reload). */
+  readonly configFile: string;
   /** Its stdout log lines so far, parsed (lines that are not JSON are kept as { text }). */
   readonly logs: LogLine[];
   /** Everything it wrote to stderr so far. */
@@ -119,6 +121,7 @@ export async function spawnGateway(
     child,
     url,
     port: Number(new URL(url).port),
+    configFile: file,
     logs,
     stderr: () => stderrText,
     exited,

@@ -1,4 +1,4 @@
-import type { UpstreamPools } from "../../upstream/upstream-pools.js";
+import type { OriginOptions, OriginRegistry } from "../../upstream/upstream-pools.js";
 import { HttpProvider } from "../http-provider.js";
 import type { Provider, WireFormat } from "../provider.js";
 import { httpError } from "./errors.js";
@@ -24,7 +24,11 @@ export interface AnthropicProviderOptions {
 }
 
 /** Anthropic's Messages API. */
-export function createAnthropicProvider(options: AnthropicProviderOptions, pools: UpstreamPools): Provider {
+export function createAnthropicProvider(
+  options: AnthropicProviderOptions,
+  pools: OriginRegistry,
+  originOptions: OriginOptions = {},
+): Provider {
   const headers: Record<string, string> = {
     ...options.headers,
     "content-type": "application/json",
@@ -44,5 +48,5 @@ export function createAnthropicProvider(options: AnthropicProviderOptions, pools
     readStream: (body) => readMessageStream(body, name),
     httpError: (status, text, responseHeaders) => httpError(status, text, responseHeaders, name),
   };
-  return new HttpProvider(name, options.baseUrl, format, pools);
+  return new HttpProvider(name, options.baseUrl, format, pools, originOptions);
 }

@@ -1,6 +1,6 @@
 import type { PoolOverride } from "../../config/schema.js";
 import type { DemoUpstream } from "../../demo/demo-upstream.js";
-import type { UpstreamPools } from "../../upstream/upstream-pools.js";
+import type { OriginRegistry } from "../../upstream/upstream-pools.js";
 import { createOpenAIProvider } from "../openai/index.js";
 import type { Provider } from "../provider.js";
 
@@ -8,9 +8,11 @@ import type { Provider } from "../provider.js";
 export function createDemoProvider(
   name: string,
   upstream: DemoUpstream,
-  pools: UpstreamPools,
+  pools: OriginRegistry,
   pool: PoolOverride | undefined,
 ): Provider {
-  pools.register(upstream.origin, { ca: upstream.ca, ...(pool ? { pool } : {}) });
-  return createOpenAIProvider({ name, baseUrl: `${upstream.origin}/v1` }, pools);
+  return createOpenAIProvider({ name, baseUrl: `${upstream.origin}/v1` }, pools, {
+    ca: upstream.ca,
+    ...(pool ? { pool } : {}),
+  });
 }

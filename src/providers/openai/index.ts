@@ -1,4 +1,4 @@
-import type { UpstreamPools } from "../../upstream/upstream-pools.js";
+import type { OriginOptions, OriginRegistry } from "../../upstream/upstream-pools.js";
 import { HttpProvider } from "../http-provider.js";
 import type { Provider, WireFormat } from "../provider.js";
 import { httpError } from "./errors.js";
@@ -21,7 +21,11 @@ export interface OpenAIProviderOptions {
 }
 
 /** OpenAI's chat completions API, and every server that speaks it (vLLM, Ollama, the demo, ...). */
-export function createOpenAIProvider(options: OpenAIProviderOptions, pools: UpstreamPools): Provider {
+export function createOpenAIProvider(
+  options: OpenAIProviderOptions,
+  pools: OriginRegistry,
+  originOptions: OriginOptions = {},
+): Provider {
   const headers: Record<string, string> = {
     ...options.headers,
     "content-type": "application/json",
@@ -39,5 +43,5 @@ export function createOpenAIProvider(options: OpenAIProviderOptions, pools: Upst
     readStream: (body) => readChatStream(body, name),
     httpError: (status, text, responseHeaders) => httpError(status, text, responseHeaders, name),
   };
-  return new HttpProvider(name, options.baseUrl, format, pools);
+  return new HttpProvider(name, options.baseUrl, format, pools, originOptions);
 }

@@ -1,0 +1,111 @@
+import { ConfigError } from "./config/load-config.js";
+import type { GatewayConfig } from "./config/schema.js";
+import { type DemoUpstreams, startDemoUpstreams } from "./demo/demo-upstreams.js";
+import type { Logger } from "./log/logger.js";
+import type { GatewayMetrics } from "./metrics/gateway-metrics.js";
+import { createOpenAIApi } from "./openai-api/openai-api-handler.js";
+import { createProviders, type ProviderSet } from "./providers/create-providers.js";
+import { ModelRouter } from "./router/model-router.js";
+import { withCors } from "./server/cors.js";
+import { withEarlyRefusal } from "./server/early-refusal.js";
+import { withHeaderLimit } from "./server/header-limit.js";
+import type { HealthServer } from "./server/health/health-service.js";
+import { withHttpRoutes } from "./server/http-routes.js";
+import type { RequestHandler } from "./server/listener.js";
+import { createRpcHandler } from "./server/rpc-handler.js";
+import type { CallObserver } from "./service/call-observer.js";
+import { createGatewayService } from "./service/gateway-service.js";
+import { GenerationCalls } from "./service/generation-calls.js";
+import type { LoadShedder } from "./service/load-shedder.js";
+import type { PoolPlan, UpstreamPools } from "./upstream/upstream-pools.js";
+
+/** What lives as long as the process, whatever config it serves. */
+export interface GatewayParts {
+  pools: UpstreamPools;
+  metrics: GatewayMetrics;
+  observer: CallObserver;
+  shedder: LoadShedder;
+  health: HealthServer;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  startedAt: Date;
+  /** Why /readyz should answer 503 now, or undefined when ready. */
+  notReady: () => string | undefined;
+}
+
+/**
+ * Everything one config builds to serve calls: its demo upstreams, providers and router, and the
+ * request handler over them. A reload builds another beside the running one and swaps the handler
+ * in one assignment; each call runs start to end on the one it arrived on.
+ */
+export interface ServedConfig {
+  readonly config: GatewayConfig;
+  readonly handler: RequestHandler;
+  readonly providers: ProviderSet;
+  readonly demoUpstreams: DemoUpstreams;
+  /** The pools the providers send to, to be committed once this config is taken. */
+  readonly pools: PoolPlan;
+}
+
+/**
+ * Builds what `config` serves with, reusing from `running` (on a reload) every demo upstream and
+ * upstream pool whose settings are unchanged. Throws ConfigError naming what the config refers to
+ * that cannot be had (key variables, files); then nothing it started is left running.
+ */
+export async function buildServedConfig(
+  config: GatewayConfig,
+  parts: GatewayParts,
+  running?: ServedConfig,
+  /** Problems found before, reported with this config's own. */
+  problems: string[] = [],
+): Promise<ServedConfig> {
+  const { pools, metrics, observer, shedder, health, logger, env, startedAt } = parts;
+  const demoUpstreams = await startDemoUpstreams(config.providers, running?.demoUpstreams);
+  const plan = pools.plan(config.pool);
+  let providers: ProviderSet;
+  let router: ModelRouter;
+  try {
+    providers = createProviders(config.providers, plan, demoUpstreams.byProvider, env, problems);
+    if (problems.length > 0) throw new ConfigError("what it names", problems);
+    router = new ModelRouter(
+      config.models,
+      providers.providers,
+      providers.passthrough,
+      config.router,
+      logger,
+    );
+  } catch (error) {
+    await pools.abandon(plan);
+    await Promise.all(
+      demoUpstreams.startedBeside(running?.demoUpstreams).map((upstream) => upstream.close()),
+    );
+    throw error;
+  }
+  const { server } = config;
+  const limits = { maxRequestBytes: server.max_request_bytes };
+  const calls = new GenerationCalls({
+    router,
+    metrics,
+    observer,
+    shedder,
+    limits,
+    defaultDeadlineMs: server.default_deadline,
+  });
+  const service = createGatewayService({ router, pools, calls, startedAt });
+  const rpc = createRpcHandler({ service, observer, health, maxRequestBytes: server.max_request_bytes });
+  const handler = withHeaderLimit(
+    withCors(
+      withEarlyRefusal(
+        withHttpRoutes(rpc, {
+          metrics,
+          openai: createOpenAIApi({ router, calls, observer, limits }),
+          notReady: parts.notReady,
+        }),
+        { shedder, observer },
+      ),
+      { allowedOrigins: server.cors.allowed_origins },
+    ),
+    server.connections.max_header_bytes,
+  );
+  return { config, handler, providers, demoUpstreams, pools: plan };
+}
