@@ -1,7 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
 import { readConfiguredFile } from "./config/configured-file.js";
-import { ConfigError } from "./config/load-config.js";
 import type { GatewayConfig } from "./config/schema.js";
 import type { DemoUpstreams } from "./demo/demo-upstreams.js";
 import type { Logger } from "./log/logger.js";
@@ -194,16 +193,19 @@ const loadLimits = ({ server }: GatewayConfig) => ({
   maxEventLoopDelayMs: server.max_event_loop_delay,
 });
 
-/** Why the port cannot be listened on, as a config mistake (exit 2, no stack) when the address is the cause. */
+/** The address the config names cannot be listened on; its message is one line a person can act on. */
+export class ListenError extends Error {
+  override name = "ListenError";
+}
+
+/** Why the port cannot be listened on, and what to change, when the address is the cause. */
 function listenFailure(error: unknown, host: string, port: number): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const why: Record<string, string> = {
-    EADDRINUSE: "is in use by another process",
-    EACCES: "may not be listened on by this user",
-    EADDRNOTAVAIL: "is not an address of this machine",
+    EADDRINUSE: `port ${port} is in use by another process: set PORT or server.port to a free one`,
+    EACCES: `port ${port} may not be listened on by this user: set PORT or server.port above 1023`,
+    EADDRNOTAVAIL: `${host} is not an address of this machine: set HOST or server.host`,
   };
   if (code === undefined || why[code] === undefined) return error;
-  return new ConfigError("what it names", [
-    `server.host, server.port: ${host}:${port} ${why[code]} (${code})`,
-  ]);
+  return new ListenError(`cannot listen on ${host}:${port} (${code}): ${why[code]}`);
 }

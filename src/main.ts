@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { ConfigReloader } from "./config/config-reloader.js";
 import { ConfigError, loadConfig } from "./config/load-config.js";
-import { startGateway } from "./gateway.js";
+import { ListenError, startGateway } from "./gateway.js";
 import { createLogger, createTerminalLogger, logLevelProblem } from "./log/logger.js";
 
 const levelProblem = logLevelProblem();
@@ -52,7 +52,7 @@ try {
     );
   logger.flush();
 } catch (error) {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof ListenError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
   }

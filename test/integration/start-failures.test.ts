@@ -49,8 +49,8 @@ describe("a start that fails on what the config names", () => {
         providers: { demo: { type: "demo" } },
       });
       expect(exit.code).toBe(2);
-      expect(exit.stderr).toContain(
-        `server.host, server.port: 127.0.0.1:${port} is in use by another process (EADDRINUSE)`,
+      expect(exit.stderr).toBe(
+        `cannot listen on 127.0.0.1:${port} (EADDRINUSE): port ${port} is in use by another process: set PORT or server.port to a free one\n`,
       );
       expect(exit.stderr).not.toMatch(/\n\s+at /);
     } finally {
