@@ -1,20 +1,21 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { DEPLOYED_NODE_FLAGS } from "../../bench/processes.js";
-import { publishToDist, removeDirectories, stagePackage } from "../support/packed-package.js";
 
 // What the Dockerfile runs, without Docker: the compiled JavaScript on production dependencies.
 const root = join(import.meta.dirname, "..", "..");
+const run = promisify(execFile);
 let gateway: ChildProcess | undefined;
 
 beforeAll(async () => {
-  // Built beside, then moved into dist/ whole: another test may be reading dist/ meanwhile.
-  const stage = await stagePackage();
-  await publishToDist(stage);
-  await removeDirectories(stage);
+  // A clean build, as the image's (npm run build); no other test reads dist/.
+  await rm(join(root, "dist"), { recursive: true, force: true });
+  await run(join(root, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: root });
 }, 120_000);
 afterAll(() => {
   gateway?.kill("SIGKILL");

@@ -1,107 +1,151 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type * as ClientModule from "../../src/client/index.js";
+import * as browserEntry from "../../packages/client/src/index.browser.js";
+import * as nodeEntry from "../../packages/client/src/index.js";
 import { demoTokens } from "../../src/demo/demo-text.js";
 import { Listener } from "../../src/server/listener.js";
-import { CONSUMER_FILES } from "../support/package-consumer.js";
+import { consumerFiles } from "../support/package-consumer.js";
 import {
+  type InstalledPackages,
+  installedPackages,
   installTarball,
+  lockedDependencies,
   type PackedPackage,
-  packPackage,
-  publishToDist,
+  packWorkspace,
   REPO_ROOT,
   removeDirectories,
-  stagePackage,
 } from "../support/packed-package.js";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
 
-/** A variable, so typechecking does not need dist/; at run time the package's `exports` resolve it. */
-const CLIENT_ENTRY = "weaver-gateway/client";
-const TRANSPORTS = ["grpc", "connect", "grpc-web"] as const;
+const WORKSPACE = "packages/client";
+const ENTRIES = [
+  { entry: "Node's", client: nodeEntry, transports: ["grpc", "connect", "grpc-web"] },
+  { entry: "the browser's", client: browserEntry, transports: ["connect", "grpc-web"] },
+] as const;
 const run = promisify(execFile);
 
 let gw: TestGateway;
-let stage: string | undefined;
+let scratch: string | undefined;
 let consumer: string | undefined;
 let packed: PackedPackage;
-let client: typeof ClientModule;
+let installed: InstalledPackages;
 
 beforeAll(async () => {
-  [gw, stage, consumer] = await Promise.all([
+  [gw, scratch, consumer] = await Promise.all([
     startTestGateway(),
-    stagePackage(),
+    mkdtemp(join(tmpdir(), "weaver-pack-")),
     mkdtemp(join(tmpdir(), "weaver-consumer-")),
   ]);
-  packed = await packPackage(stage, consumer);
-  await publishToDist(stage);
-  client = (await import(CLIENT_ENTRY)) as typeof ClientModule;
+  packed = await packWorkspace(WORKSPACE, scratch);
+  await writeFile(
+    join(consumer, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
+  );
+  await installTarball(consumer, packed.tarball);
+  installed = await installedPackages(consumer);
+  console.log(
+    `@weaver-gateway/client: tarball ${size(packed.bytes)}; installed ${installed.names.length} packages, ` +
+      `node_modules ${size(installed.bytes)} (${installed.names.join(", ")})`,
+  );
 }, 120_000);
 afterAll(async () => {
   await gw?.close();
-  await removeDirectories(stage, consumer);
+  await removeDirectories(scratch, consumer);
 });
 
-describe("the packed package", () => {
-  test("holds the compiled client with its types and the .proto files, and no sources or tests", () => {
+describe("the packed @weaver-gateway/client", () => {
+  test("holds the compiled client, both entries with their types, and the .proto; no sources or tests", () => {
     expect(packed.files).toEqual(
       expect.arrayContaining([
         "package.json",
-        "dist/src/client/index.js",
-        "dist/src/client/index.d.ts",
+        "README.md",
+        "dist/packages/client/src/index.js",
+        "dist/packages/client/src/index.d.ts",
+        "dist/packages/client/src/index.browser.js",
+        "dist/packages/client/src/index.browser.d.ts",
         "dist/gen/weaver/gateway/v1/gateway_pb.js",
         "dist/gen/weaver/gateway/v1/gateway_pb.d.ts",
         "proto/weaver/gateway/v1/gateway.proto",
       ]),
     );
-    const strays = packed.files.filter(
-      (path) => /\.ts$/.test(path) && !path.endsWith(".d.ts") && !path.startsWith("proto/"),
+    const sources = packed.files.filter((path) => path.endsWith(".ts") && !path.endsWith(".d.ts"));
+    expect(sources).toEqual([]);
+    expect(packed.files.filter((path) => !/^(dist|proto)\/|^(package\.json|README\.md)$/.test(path))).toEqual(
+      [],
     );
-    expect(strays).toEqual([]);
-    expect(packed.files.filter((path) => /^(src|test|examples|gen)\//.test(path))).toEqual([]);
+    expect(packed.bytes).toBeLessThan(100_000);
   });
 
-  test("a TypeScript consumer outside the source tree typechecks against it and calls the gateway over each transport", async () => {
-    const project = consumer as string;
-    expect(project.startsWith(REPO_ROOT)).toBe(false);
-    await installTarball(project, packed.tarball, ["@types/node"]);
-    for (const [name, text] of Object.entries(CONSUMER_FILES)) await writeFile(join(project, name), text);
-    await run(join(REPO_ROOT, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], { cwd: project });
-    const { stdout } = await run(process.execPath, ["out/consumer.js", gw.url], { cwd: project });
-
-    const lines = stdout
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line));
-    const expected = demoTokens("hello from outside the tree", 8).join("");
-    expect(lines.slice(0, 3)).toEqual(
-      TRANSPORTS.map((transport) => ({
-        transport,
-        text: expected,
-        streamed: expected,
-        missingModel: "NotFound",
-      })),
+  test("installs into an empty project with the client's dependencies and nothing of the gateway's", async () => {
+    expect(consumer?.startsWith(REPO_ROOT)).toBe(false);
+    expect(installed.names).toEqual(
+      ["@weaver-gateway/client", ...(await lockedDependencies(WORKSPACE))].sort(),
     );
-    const proto = fileURLToPath(lines[3].proto);
-    expect(proto).toBe(join(project, "node_modules/weaver-gateway/proto/weaver/gateway/v1/gateway.proto"));
+    expect(installed.names).toEqual(
+      expect.arrayContaining(["@bufbuild/protobuf", "@connectrpc/connect-node", "@connectrpc/connect-web"]),
+    );
+    const gateway = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    const serverOnly = Object.keys(gateway.dependencies).filter((name) => !name.startsWith("@"));
+    expect(serverOnly).toEqual(expect.arrayContaining(["pino", "undici", "prom-client", "zod", "yaml"]));
+    expect(installed.names.filter((name) => serverOnly.includes(name))).toEqual([]);
+    expect(installed.bytes).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  test("a TypeScript consumer typechecks against it and calls the gateway over each transport, from Node's entry and the browser's", async () => {
+    const project = consumer as string;
+    const files = consumerFiles(join(REPO_ROOT, "node_modules", "@types"));
+    for (const [name, text] of Object.entries(files)) await writeFile(join(project, name), text);
+    await run(join(REPO_ROOT, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], { cwd: project });
+    const consume = async (nodeFlags: string[], transports: string[]) => {
+      const args = [...nodeFlags, "out/consumer.js", gw.url, ...transports];
+      const { stdout } = await run(process.execPath, args, { cwd: project });
+      return stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
+    };
+    const [inNode, inBrowser] = await Promise.all([
+      consume([], ["grpc", "connect", "grpc-web"]),
+      consume(["--conditions=browser"], ["connect", "grpc-web", "grpc"]),
+    ]);
+
+    const text = demoTokens("hello from outside the tree", 8).join("");
+    const answered = (entry: string, transport: string) => ({
+      entry,
+      transport,
+      text,
+      streamed: text,
+      missingModel: "NotFound",
+    });
+    expect(inNode.slice(0, 3)).toEqual([
+      answered("index.js", "grpc"),
+      answered("index.js", "connect"),
+      answered("index.js", "grpc-web"),
+    ]);
+    expect(inBrowser.slice(0, 3)).toEqual([
+      answered("index.browser.js", "connect"),
+      answered("index.browser.js", "grpc-web"),
+      { entry: "index.browser.js", transport: "grpc", error: expect.stringMatching(/cannot call over gRPC/) },
+    ]);
+    const proto = fileURLToPath(inNode[3].proto);
+    expect(proto).toBe(
+      join(project, "node_modules/@weaver-gateway/client/proto/weaver/gateway/v1/gateway.proto"),
+    );
     expect(existsSync(proto)).toBe(true);
   });
 });
 
-describe("weaver-gateway/client by the package's own name", () => {
-  test("resolves through package.json exports to the compiled build", () => {
-    expect(fileURLToPath(import.meta.resolve(CLIENT_ENTRY))).toBe(
-      join(REPO_ROOT, "dist/src/client/index.js"),
-    );
-  });
-
-  test.each(TRANSPORTS)("calls the running gateway over %s", async (transport) => {
+describe.each(ENTRIES)("createGatewayClient, $entry entry", ({ client, transports }) => {
+  test.each(transports)("calls the running gateway over %s", async (transport) => {
     const gateway = client.createGatewayClient({ baseUrl: gw.url, transport });
     const messages = [{ role: "user", content: `over ${transport}` }];
     const reply = await gateway.generate({ model: "demo", messages, maxTokens: 6 });
@@ -119,7 +163,7 @@ describe("weaver-gateway/client by the package's own name", () => {
     expect(stats.totals?.requestsTotal).toBeGreaterThan(0n);
   });
 
-  test.each(TRANSPORTS)(
+  test.each(transports)(
     "sends apiKey as a bearer token and timeoutMs as the deadline over %s",
     async (transport) => {
       const echo = await startEchoServer();
@@ -150,6 +194,20 @@ describe("weaver-gateway/client by the package's own name", () => {
   });
 });
 
+test("the browser's entry says a browser cannot call over gRPC, and defaults to Connect", async () => {
+  expect(() => browserEntry.createGatewayClient({ baseUrl: gw.url, transport: "grpc" })).toThrow(
+    'a browser cannot call over gRPC (fetch hides its trailers): use "connect" or "grpc-web"',
+  );
+  const before = gw.logs.length;
+  await browserEntry.createGatewayClient({ baseUrl: gw.url }).listModels({});
+  await nodeEntry.createGatewayClient({ baseUrl: gw.url }).listModels({});
+  expect(gw.logs.slice(before).map((line) => line.protocol)).toEqual(["connect", "grpc"]);
+});
+
+function size(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} kB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
 /** A GatewayService whose Generate answers with the caller's authorization header and deadline. */
 async function startEchoServer() {
   const listener = new Listener({
@@ -157,7 +215,7 @@ async function startEchoServer() {
     port: 0,
     handler: connectNodeAdapter({
       routes: (router) =>
-        router.service(client.GatewayService, {
+        router.service(nodeEntry.GatewayService, {
           generate: (_request, context) => ({
             text: context.requestHeader.get("authorization") ?? "",
             id: String(context.timeoutMs() ?? "none"),

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { connect, constants } from "node:http2";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createGatewayClient, type GatewayClient } from "../../src/client/index.js";
+import { createGatewayClient, type GatewayClient } from "../../packages/client/src/index.js";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
 
 const PROMPT = "What does the gateway pool?";

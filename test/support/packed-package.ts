@@ -1,81 +1,100 @@
 import { execFile } from "node:child_process";
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
-/** The repository root, where package.json lives. */
+/** The repository root, where package.json and package-lock.json live. */
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");
 const run = promisify(execFile);
-
-/**
- * Compiles src and gen with tsconfig.build.json into `<stage>/dist`, beside copies of package.json
- * and proto/: the package as `npm pack` of the repository would see it, without touching dist/.
- */
-export async function stagePackage(): Promise<string> {
-  const stage = await mkdtemp(join(tmpdir(), "weaver-stage-"));
-  const tsc = join(REPO_ROOT, "node_modules", ".bin", "tsc");
-  await run(tsc, ["-p", "tsconfig.build.json", "--outDir", join(stage, "dist")], { cwd: REPO_ROOT });
-  await Promise.all([
-    copyFile(join(REPO_ROOT, "package.json"), join(stage, "package.json")),
-    cp(join(REPO_ROOT, "proto"), join(stage, "proto"), { recursive: true }),
-  ]);
-  return stage;
-}
-
-/**
- * Copies a staged build over the repository's dist/, each file written beside its target and
- * renamed into place, so another test reading dist/ at the same time sees whole files.
- */
-export async function publishToDist(stage: string): Promise<void> {
-  const from = join(stage, "dist");
-  const files = await readdir(from, { recursive: true, withFileTypes: true });
-  for (const file of files.filter((entry) => entry.isFile())) {
-    const source = join(file.parentPath, file.name);
-    const target = join(REPO_ROOT, "dist", source.slice(from.length + 1));
-    await mkdir(dirname(target), { recursive: true });
-    const temporary = `${target}.tmp-${process.pid}`;
-    await copyFile(source, temporary);
-    await rename(temporary, target);
-  }
-}
 
 export interface PackedPackage {
   /** The tarball npm made. */
   tarball: string;
-  /** Paths in the tarball, e.g. "dist/src/client/index.js". */
+  /** Its size on disk, in bytes. */
+  bytes: number;
+  /** Paths in the tarball, e.g. "dist/packages/client/src/index.js". */
   files: string[];
 }
 
-/** Runs `npm pack` on a staged package; the tarball lands in `destination`. */
-export async function packPackage(stage: string, destination: string): Promise<PackedPackage> {
+/** Runs `npm pack` on a workspace, whose prepack builds it as for a release; the tarball lands in `destination`. */
+export async function packWorkspace(workspace: string, destination: string): Promise<PackedPackage> {
   const { stdout } = await run(
     "npm",
-    ["pack", "--json", "--ignore-scripts", "--pack-destination", destination],
-    { cwd: stage },
+    ["pack", "--json", "-w", workspace, "--pack-destination", destination],
+    {
+      cwd: REPO_ROOT,
+    },
   );
   const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
   if (!packed) throw new Error(`npm pack printed no package: ${stdout}`);
-  return { tarball: join(destination, packed.filename), files: packed.files.map((file) => file.path) };
+  const tarball = join(destination, packed.filename);
+  return { tarball, bytes: (await stat(tarball)).size, files: packed.files.map((file) => file.path) };
 }
 
 /**
- * Installs a tarball into `<project>/node_modules/weaver-gateway` as npm would unpack it, and links
- * its dependencies (and `extra` packages, such as @types/node) to the repository's copies: the
- * same files npm would fetch, without the network.
+ * Installs a tarball into `project` as a user would, with npm: from npm's cache, which holds every
+ * dependency once `npm ci` has run here, or else from the registry.
  */
-export async function installTarball(project: string, tarball: string, extra: string[] = []): Promise<void> {
-  const target = join(project, "node_modules", "weaver-gateway");
-  await mkdir(target, { recursive: true });
-  await run("tar", ["-xzf", tarball, "-C", target, "--strip-components=1"]);
-  const manifest = JSON.parse(await readFile(join(target, "package.json"), "utf8")) as {
-    dependencies?: Record<string, string>;
+export async function installTarball(project: string, tarball: string): Promise<void> {
+  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], {
+    cwd: project,
+  });
+}
+
+export interface InstalledPackages {
+  /** Every package in node_modules, by `npm ls --all`, sorted. */
+  names: string[];
+  /** node_modules' size on disk, by du. */
+  bytes: number;
+}
+
+export async function installedPackages(project: string): Promise<InstalledPackages> {
+  const [{ stdout: tree }, { stdout: usage }] = await Promise.all([
+    run("npm", ["ls", "--all", "--json"], { cwd: project }),
+    run("du", ["-sk", "node_modules"], { cwd: project }),
+  ]);
+  const names = new Set<string>();
+  const walk = (node: DependencyTree) => {
+    for (const [name, child] of Object.entries(node.dependencies ?? {})) {
+      names.add(name);
+      walk(child);
+    }
   };
-  for (const name of [...Object.keys(manifest.dependencies ?? {}), ...extra]) {
-    const link = join(project, "node_modules", name);
-    await mkdir(dirname(link), { recursive: true });
-    await symlink(join(REPO_ROOT, "node_modules", name), link, "dir");
+  walk(JSON.parse(tree) as DependencyTree);
+  return { names: [...names].sort(), bytes: Number.parseInt(usage, 10) * 1024 };
+}
+
+interface DependencyTree {
+  dependencies?: Record<string, DependencyTree>;
+}
+
+/**
+ * What installing a workspace should bring, read from package-lock.json: its dependencies, theirs,
+ * and the peers npm installs with them (the optional ones excepted), sorted.
+ */
+export async function lockedDependencies(workspace: string): Promise<string[]> {
+  const lock = JSON.parse(await readFile(join(REPO_ROOT, "package-lock.json"), "utf8")) as {
+    packages: Record<string, LockedPackage>;
+  };
+  const names = new Set<string>();
+  const pending = Object.keys(lock.packages[workspace]?.dependencies ?? {});
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    if (names.has(name)) continue;
+    names.add(name);
+    const locked = lock.packages[`node_modules/${name}`];
+    if (!locked) throw new Error(`package-lock.json has no node_modules/${name}`);
+    const peers = Object.keys(locked.peerDependencies ?? {}).filter(
+      (peer) => !locked.peerDependenciesMeta?.[peer]?.optional,
+    );
+    pending.push(...Object.keys(locked.dependencies ?? {}), ...peers);
   }
+  return [...names].sort();
+}
+
+interface LockedPackage {
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
 export async function removeDirectories(...directories: (string | undefined)[]): Promise<void> {
