@@ -1,11 +1,9 @@
-// Calls weaver-gateway with Connect-ES over gRPC, using the code generated from the proto.
-// Run: npx tsx examples/connect-client.ts [url] [model]
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
+// Calls weaver-gateway over gRPC with its typed client, @weaver-gateway/client (packages/client).
+// Run: npx tsx --conditions=@weaver-gateway/source examples/connect-client.ts [url] [model]
+import { createGatewayClient } from "@weaver-gateway/client";
 
 const [baseUrl = "http://127.0.0.1:8080", model = "demo"] = process.argv.slice(2);
-const client = createClient(GatewayService, createGrpcTransport({ baseUrl }));
+const client = createGatewayClient({ baseUrl, transport: "grpc" });
 const messages = [{ role: "user", content: "Why pool connections?" }];
 
 // One request, one response.

@@ -1,8 +1,13 @@
-// Calls weaver-gateway from a web page with Connect-ES: Generate, GenerateStream and PoolStats.
+// Calls weaver-gateway from a web page with @weaver-gateway/client (its browser entry, over fetch):
+// Generate, GenerateStream and PoolStats.
 // The gateway's URL comes from ?gateway=..., the protocol from ?transport=connect|grpc-web.
-import { type Client, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
-import { FinishReason, GatewayService, type PoolCounters } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import {
+  ConnectError,
+  createGatewayClient,
+  FinishReason,
+  type GatewayClient,
+  type PoolCounters,
+} from "@weaver-gateway/client";
 
 const params = new URLSearchParams(location.search);
 const baseUrl = params.get("gateway") ?? "http://127.0.0.1:8080";
@@ -17,9 +22,8 @@ const status = element<HTMLParagraphElement>("status");
 element("gateway").textContent = baseUrl;
 transport.value = params.get("transport") === "grpc-web" ? "grpc-web" : "connect";
 
-function client(): Client<typeof GatewayService> {
-  const create = transport.value === "grpc-web" ? createGrpcWebTransport : createConnectTransport;
-  return createClient(GatewayService, create({ baseUrl }));
+function client(): GatewayClient {
+  return createGatewayClient({ baseUrl, transport: transport.value === "grpc-web" ? "grpc-web" : "connect" });
 }
 
 function request() {

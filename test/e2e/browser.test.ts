@@ -38,17 +38,22 @@ const RECORD_OUTPUT_LENGTHS = `(() => {
 })()`;
 
 let siteDir: string | undefined;
+/** Every module the page's bundle holds, by path. */
+let bundled: string[] = [];
 let site: StaticServer | undefined;
 let gw: TestGateway | undefined;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
   siteDir = await mkdtemp(join(tmpdir(), "weaver-web-"));
-  await build({
+  const built = await build({
     configFile: join(ROOT, "examples", "web", "vite.config.ts"),
     logLevel: "warn",
     build: { outDir: siteDir, emptyOutDir: true },
   });
+  bundled = (Array.isArray(built) ? built : [built]).flatMap((result) =>
+    "output" in result ? result.output.flatMap((file) => (file.type === "chunk" ? file.moduleIds : [])) : [],
+  );
   site = await startStaticServer(siteDir);
   [gw, browser] = await Promise.all([
     // 30 ms a token: slow enough to watch the text grow.
@@ -97,6 +102,18 @@ async function text(page: Page, selector: string): Promise<string> {
 function pollText(page: Page, selector: string) {
   return expect.poll(() => text(page, selector), { timeout: 10_000, interval: 20 });
 }
+
+test("the page calls through @weaver-gateway/client's browser entry, with nothing of Node's transport", () => {
+  const relative = bundled.map((id) => id.replace(`${ROOT}/`, ""));
+  expect(relative).toEqual(
+    expect.arrayContaining([
+      "packages/client/src/index.browser.ts",
+      "packages/client/src/web-transport.ts",
+      expect.stringMatching(/^node_modules\/@connectrpc\/connect-web\//),
+    ]),
+  );
+  expect(relative.filter((id) => /connect-node|node-transport|http2/.test(id))).toEqual([]);
+});
 
 describe.each(["connect", "grpc-web"] as const)("the example page over %s", (transport) => {
   test("shows Generate's text, streams GenerateStream into the page token by token, and renders PoolStats", async () => {

@@ -22,7 +22,9 @@ test.each(["examples/connect-client.ts", "examples/grpc-js-client.ts"])(
   "%s generates, streams and prints the reuse rate",
   async (example) => {
     const before = gw.logs.length;
-    const { stdout } = await execFileAsync("npx", ["tsx", example, gw.url], { cwd: ROOT });
+    const [command = "", ...args] = await runLine(example);
+    expect(args).toContain(example);
+    const { stdout } = await execFileAsync(command, [...args, gw.url], { cwd: ROOT });
     expect(stdout).toContain(`Generate: ${EXPECTED_TEXT}\n`);
     expect(stdout).toContain(`GenerateStream: ${EXPECTED_TEXT}\n`);
     expect(stdout).toMatch(/^\(16 tokens, upstream connection reused: (true|false)\)$/m);
@@ -48,3 +50,11 @@ test.each(["examples/connect-client.ts", "examples/grpc-js-client.ts"])(
     expect(readme).toContain(code.trimEnd());
   },
 );
+
+/** The command an example's "// Run:" line gives, before its arguments: ["npx", "tsx", ..., example]. */
+async function runLine(example: string): Promise<string[]> {
+  const code = await readFile(`${ROOT}/${example}`, "utf8");
+  const line = code.match(/^\/\/ Run: (.+?) \[url\]/m)?.[1];
+  if (!line) throw new Error(`${example} has no "// Run: ... [url]" line`);
+  return line.split(" ");
+}
