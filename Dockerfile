@@ -2,8 +2,10 @@
 # Build: compile TypeScript with the full toolchain.
 FROM node:24-slim AS build
 WORKDIR /app
+# The image is the gateway alone: without workspaces, npm ci installs the root's dependencies and
+# leaves out the client package (packages/client), so its files need not be here.
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --workspaces=false --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY gen ./gen
@@ -13,7 +15,7 @@ RUN npm run build
 FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --workspaces=false --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080

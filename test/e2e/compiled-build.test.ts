@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -37,6 +38,33 @@ test("the compiled build imports only production dependencies", () => {
   expect(imported.size).toBeGreaterThan(3);
   expect([...imported].filter((name) => !allowed.has(name))).toEqual([]);
 });
+
+test("the image's dependency stage installs the gateway's production dependencies, and not the client package", async () => {
+  // Its COPY lines and its npm ci, run from npm's cache in an empty directory.
+  const stage = readFileSync(join(root, "Dockerfile"), "utf8")
+    .split(/^FROM /m)
+    .find((text) => text.startsWith("node:24-slim AS deps\n"));
+  const copied = [...(stage ?? "").matchAll(/^COPY (.+) \S+$/gm)].flatMap(
+    ([, files]) => files?.split(" ") ?? [],
+  );
+  const [npm = "", ...install] =
+    stage
+      ?.match(/^RUN (npm ci [^&\n]*)/m)?.[1]
+      ?.trim()
+      .split(" ") ?? [];
+  expect([npm, install[0]]).toEqual(["npm", "ci"]);
+  const app = await mkdtemp(join(tmpdir(), "weaver-image-deps-"));
+  try {
+    for (const file of copied) await cp(join(root, file), join(app, file), { recursive: true });
+    await run(npm, [...install, "--prefer-offline"], { cwd: app });
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    const installed = (name: string) => existsSync(join(app, "node_modules", name, "package.json"));
+    expect(Object.keys(pkg.dependencies).filter((name) => !installed(name))).toEqual([]);
+    expect(["@weaver-gateway/client", "@connectrpc/connect-web", "typescript"].filter(installed)).toEqual([]);
+  } finally {
+    await rm(app, { recursive: true, force: true });
+  }
+}, 60_000);
 
 /** The Node flags the image's CMD runs the gateway with: `CMD ["node", ...flags, "dist/src/main.js"]`. */
 function imageNodeFlags(): string[] {
