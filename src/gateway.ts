@@ -42,7 +42,11 @@ export interface ReloadReport {
   pools: PoolChanges;
   /** Settings the new config changes that only a restart applies (the listener's). */
   needsRestart: string[];
-  /** Resolves once the pools and demo upstreams the new config dropped have drained and closed. */
+  /**
+   * Resolves once the pools and demo upstreams the new config dropped are closed: when the calls
+   * that began before the reload are done (or after the new `drain_timeout`), and their requests
+   * upstream with them.
+   */
   drained: Promise<void>;
 }
 
@@ -170,7 +174,7 @@ async function reloadGateway(
   const served = await buildServedConfig(config, parts, running);
   for (const { origin, error } of await served.pools.warmUp())
     parts.logger.warn({ origin, error }, "warm-up failed");
-  const { changes, drained } = parts.pools.commit(served.pools);
+  const { changes, closeRetired } = parts.pools.commit(served.pools);
   parts.shedder.setLimits(loadLimits(config));
   const retired = running.demoUpstreams.startedBeside(served.demoUpstreams);
   return {
@@ -179,9 +183,11 @@ async function reloadGateway(
     needsRestart: RESTART_ONLY.filter(
       (key) => JSON.stringify(running.config.server[key]) !== JSON.stringify(config.server[key]),
     ).map((key) => `server.${key}`),
-    drained: drained.then(async () => {
+    drained: (async () => {
+      await running.requests.idle(config.server.drain_timeout);
+      await closeRetired();
       await Promise.all(retired.map((upstream) => upstream.close()));
-    }),
+    })(),
   };
 }
 

@@ -12,6 +12,7 @@ import { withHeaderLimit } from "./server/header-limit.js";
 import type { HealthServer } from "./server/health/health-service.js";
 import { withHttpRoutes } from "./server/http-routes.js";
 import type { RequestHandler } from "./server/listener.js";
+import { RequestsInFlight } from "./server/requests-in-flight.js";
 import { createRpcHandler } from "./server/rpc-handler.js";
 import type { CallObserver } from "./service/call-observer.js";
 import { createGatewayService } from "./service/gateway-service.js";
@@ -41,6 +42,8 @@ export interface GatewayParts {
 export interface ServedConfig {
   readonly config: GatewayConfig;
   readonly handler: RequestHandler;
+  /** The requests its handler is serving now. */
+  readonly requests: RequestsInFlight;
   readonly providers: ProviderSet;
   readonly demoUpstreams: DemoUpstreams;
   /** The pools the providers send to, to be committed once this config is taken. */
@@ -93,6 +96,7 @@ export async function buildServedConfig(
   });
   const service = createGatewayService({ router, pools, calls, startedAt });
   const rpc = createRpcHandler({ service, observer, health, maxRequestBytes: server.max_request_bytes });
+  const requests = new RequestsInFlight();
   const handler = withHeaderLimit(
     withCors(
       withEarlyRefusal(
@@ -107,5 +111,5 @@ export async function buildServedConfig(
     ),
     server.connections.max_header_bytes,
   );
-  return { config, handler, providers, demoUpstreams, pools: plan };
+  return { config, handler: requests.counting(handler), requests, providers, demoUpstreams, pools: plan };
 }

@@ -98,29 +98,28 @@ export class UpstreamPools implements OriginRegistry {
   }
 
   /**
-   * Serves from the plan's pools from now on. The pools it left out are closed once their calls
-   * in flight are done (undici refuses them new requests meanwhile); the promise is their drain.
+   * Serves from the plan's pools from now on. The pools it left out still carry the requests of
+   * calls that began before (a retry too); `closeRetired` closes them once those calls are done.
    */
-  commit(plan: PoolPlan): { changes: PoolChanges; drained: Promise<void> } {
+  commit(plan: PoolPlan): { changes: PoolChanges; closeRetired: () => Promise<void> } {
     const running = this.origins;
     const wanted = plan.pools;
     const kept = [...wanted].filter(([origin, pool]) => running.get(origin) === pool).map(([o]) => o);
     const retired = [...running.values()].filter((pool) => wanted.get(pool.origin) !== pool);
     this.origins = wanted;
     this.defaults = plan.defaults;
+    for (const pool of retired) this.draining.add(pool);
     const changes = {
       kept,
       opened: [...wanted.keys()].filter((origin) => !kept.includes(origin)),
       drained: retired.filter((pool) => !wanted.has(pool.origin)).map((pool) => pool.origin),
     };
-    const drained = Promise.all(
-      retired.map(async (pool) => {
-        this.draining.add(pool);
-        await pool.close();
-        this.draining.delete(pool);
-      }),
-    ).then(() => {});
-    return { changes, drained };
+    const closeRetired = async () => {
+      // undici lets what is in flight finish before it closes.
+      await Promise.all(retired.map((pool) => pool.close()));
+      for (const pool of retired) this.draining.delete(pool);
+    };
+    return { changes, closeRetired };
   }
 
   /** Closes what a plan opened and will not be used: its pools have made no connection yet. */
