@@ -57,6 +57,17 @@ export class ConfigReloader {
           `the reloaded config changes ${report.needsRestart.join(", ")}: the running values stay until a restart`,
         );
       this.watchIf(gateway.config.server.watch_config);
+      report.drained.then(
+        () => {
+          if (pools.drained.length > 0)
+            logger.info(
+              { trigger, origins: pools.drained },
+              "the origins the reload dropped are drained and closed",
+            );
+        },
+        (error: unknown) =>
+          logger.warn({ trigger, err: error }, "closing the pools the reload dropped failed"),
+      );
     } catch (error) {
       if (!(error instanceof ConfigError)) {
         logger.error(

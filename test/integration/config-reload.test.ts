@@ -164,6 +164,12 @@ describe("SIGHUP", () => {
     expect((await grpc.generate({ model: "fresh-model", messages })).text.length).toBeGreaterThan(0);
     expect(await grpc.generate({ model: "old-model", messages }).catch(codeOf)).toBe(Code.NotFound);
     await expect.poll(async () => (await grpc.poolStats({})).origins.length).toBe(2);
+    // Each reload dropped one origin, and each was closed once the calls that began before it ended.
+    const closing = (line: LogLine) => String(line.msg).startsWith("the origins the reload dropped");
+    await waitForNth(gateway, closing, 3);
+    const closedOrigins = gateway.logs.filter(closing).map((line) => line.origins);
+    expect(closedOrigins).toContainEqual(first.poolsDrained);
+    expect(closedOrigins).toContainEqual(third.poolsDrained);
     grpcJs.close();
   }, 60_000);
 
