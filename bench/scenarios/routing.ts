@@ -12,6 +12,9 @@ const RESULT: ChatResult = {
   finishReason: "stop",
   usage: undefined,
   nonTextContent: [],
+  toolCalls: [],
+  reasoning: [],
+  refusal: "",
   upstream: { origin: "https://upstream.invalid", protocol: "h2", connectionReused: true, latencyMs: 0 },
 };
 
@@ -62,7 +65,7 @@ export const routing: Scenario = {
       for (let i = 0; i < calls; i++) {
         const routed = await router.run(
           model,
-          (d) => d.provider.generate({ model: d.model, messages: [], stop: [] }, signal),
+          (d) => d.provider.generate({ model: d.model, messages: [], stop: [], tools: [] }, signal),
           {
             signal,
           },

@@ -103,7 +103,7 @@ async function streamCompletion(
     } else if (writer === undefined) {
     } else if (step.type === "delta") {
       res.write(writer.delta({ content: step.text }));
-    } else {
+    } else if (step.type === "finish") {
       res.write(writer.delta({}, step.finishReason));
       if (request.includeUsage) res.write(writer.usage(step.usage));
     }

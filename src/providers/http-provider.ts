@@ -14,6 +14,7 @@ import type {
   WireFormat,
 } from "./provider.js";
 import { MAX_ERROR_BODY_BYTES, parseJsonBody, readText, readToEnd, streamEvents } from "./response-body.js";
+import { StreamAssembler } from "./stream-assembler.js";
 
 /**
  * A signal that follows `signal` until released. The caller's signal also fires when its RPC
@@ -64,6 +65,7 @@ export class HttpProvider implements Provider {
     let progress: RequestProgress = "unsent";
     let started = false;
     let complete = false;
+    const assembler = new StreamAssembler(this.name);
     try {
       const { response, upstream } = await this.send(request, true, upstreamSignal.signal);
       body = response.body;
@@ -74,12 +76,16 @@ export class HttpProvider implements Provider {
           started = true;
           yield { type: "start", id: event.type === "id" ? event.id : "", upstream };
         }
+        if (event.type === "id") continue;
         if (event.type === "finish") {
           // The last event: from here on the caller's end of its RPC is no reason to reset.
           complete = true;
           upstreamSignal.release();
+          yield assembler.finish(event);
+        } else {
+          assembler.add(event);
+          yield event;
         }
-        if (event.type !== "id") yield event;
       }
     } catch (error) {
       throw toUpstreamError(error, this.origin, signal, progress);

@@ -1,26 +1,96 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { GatewayError } from "../errors/gateway-error.js";
 
+/** A piece of a turn. */
+export type ContentPart = { type: "text"; text: string } | { type: "image"; image: ImageSource };
+
+/** An image by URL (https: or data:), or inline as base64 with its media type. */
+export type ImageSource = { url: string } | { mediaType: string; base64: string };
+
+/** The model asking for a tool to be run; `arguments` is JSON text as the model wrote it. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * The model's reasoning, where the provider returns it: text (and Anthropic's signature), or
+ * Anthropic's encrypted `redacted_thinking` data. Sent back with its turn as it came.
+ */
+export interface Reasoning {
+  text: string;
+  signature?: string | undefined;
+  redactedData?: string | undefined;
+}
+
+/** One turn of the conversation, provider-neutral. */
+export type ChatMessage =
+  | { role: "user"; content: ContentPart[] }
+  | { role: "assistant"; content: ContentPart[]; toolCalls: ToolCall[]; reasoning: Reasoning[] }
+  | { role: "tool"; toolCallId: string; content: ContentPart[]; isError: boolean };
+
+/** A function the model may call; `parameters` is its JSON Schema (an object schema). */
+export interface ToolDefinition {
+  name: string;
+  description?: string | undefined;
+  parameters: Record<string, unknown>;
+  strict?: boolean | undefined;
+}
+
+export type ToolChoice =
+  | { type: "auto" }
+  | { type: "none" }
+  | { type: "required" }
+  | { type: "tool"; name: string };
+
+export type ResponseFormat =
+  | { type: "text" }
+  | { type: "json_object" }
+  | {
+      type: "json_schema";
+      name: string;
+      schema: Record<string, unknown>;
+      description?: string | undefined;
+      strict?: boolean | undefined;
+    };
+
+export type ReasoningEffort = "minimal" | "low" | "medium" | "high";
+
 /** The provider-neutral request every provider translates into its own wire format. */
 export interface ChatRequest {
   /** The model name the provider is asked for. */
   model: string;
-  messages: { role: "user" | "assistant"; content: string }[];
+  messages: ChatMessage[];
   system?: string;
   maxTokens?: number;
   temperature?: number;
   topP?: number;
   stop: string[];
+  tools: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
+  responseFormat?: ResponseFormat;
+  /** OpenAI's reasoning_effort. */
+  reasoningEffort?: ReasoningEffort;
+  /** Anthropic's thinking budget; turns thinking on. */
+  reasoningBudgetTokens?: number;
+  seed?: number;
+  user?: string;
 }
 
 export type FinishReason = "stop" | "length" | "content_filter" | "tool_calls" | "unspecified";
 
-/** Content besides plain text: tool calls and thinking are not carried yet; refusal text is. */
+/** Content a provider returned that the contract does not carry yet. */
 export type NonTextContent = "tool_calls" | "thinking" | "refusal";
 
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
+  /** Of inputTokens, read from the provider's prompt cache. */
+  cachedInputTokens?: number | undefined;
+  /** Of outputTokens, spent on reasoning. */
+  reasoningTokens?: number | undefined;
 }
 
 /** Who served a request and how it travelled; filled in by the upstream layer. */
@@ -39,20 +109,57 @@ export interface ParsedCompletion {
   finishReason: FinishReason;
   usage: TokenUsage | undefined;
   nonTextContent: NonTextContent[];
+  /** In the order the model made them. */
+  toolCalls: ToolCall[];
+  reasoning: Reasoning[];
+  /** The model declined, and said why ("" when it did not). */
+  refusal: string;
 }
 
 export interface ChatResult extends ParsedCompletion {
   upstream: UpstreamFacts;
 }
 
+/**
+ * The last event of a stream. Its tool calls, reasoning and refusal are the stream's pieces
+ * assembled (see StreamAssembler), so a caller may read either.
+ */
 export type StreamFinish = { type: "finish" } & Omit<ParsedCompletion, "id" | "text">;
 
-/** What a wire format's stream decoder yields: the completion id once known, text, one finish. */
-export type WireStreamEvent = { type: "id"; id: string } | { type: "delta"; text: string } | StreamFinish;
+/** A piece of the tool call at `index`: its id and name come in its first piece. */
+export interface ToolCallDelta {
+  type: "tool_call_delta";
+  index: number;
+  id?: string | undefined;
+  name?: string | undefined;
+  arguments: string;
+}
+
+/** A piece of the reasoning block at `index`; Anthropic's signature arrives last, alone. */
+export interface ReasoningDelta {
+  type: "reasoning_delta";
+  index: number;
+  text?: string | undefined;
+  signature?: string | undefined;
+  redactedData?: string | undefined;
+}
+
+/** Pieces of a stream's content, in the order they arrive. */
+export type ContentDelta =
+  | { type: "delta"; text: string }
+  | { type: "refusal_delta"; text: string }
+  | ToolCallDelta
+  | ReasoningDelta;
+
+/** What a wire format's stream decoder yields: the completion id once known, pieces, one finish. */
+export type WireStreamEvent = { type: "id"; id: string } | ContentDelta | WireStreamFinish;
+
+/** A decoder's finish: why and how much; the assembled content is added from the pieces. */
+export type WireStreamFinish = Omit<StreamFinish, "toolCalls" | "reasoning" | "refusal">;
 
 export type ChatStreamEvent =
   | { type: "start"; id: string; upstream: UpstreamFacts }
-  | { type: "delta"; text: string }
+  | ContentDelta
   | StreamFinish;
 
 /** One configured provider, as the router and the service see it. */

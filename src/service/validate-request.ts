@@ -37,7 +37,9 @@ export function validateRequest(
     if (content.trim() === "") invalid(`messages[${i}].content`, "must not be empty");
     textBytes += Buffer.byteLength(content);
     if (role === "system") system.push(content);
-    else if (role === "user" || role === "assistant") messages.push({ role, content });
+    else if (role === "user") messages.push({ role, content: [{ type: "text", text: content }] });
+    else if (role === "assistant")
+      messages.push({ role, content: [{ type: "text", text: content }], toolCalls: [], reasoning: [] });
     else invalid(`messages[${i}].role`, `must be "user", "assistant" or "system", not "${role}"`);
   });
   if (messages.length === 0) invalid("messages", "must hold a user or assistant message");
@@ -65,6 +67,7 @@ export function validateRequest(
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
     ...(request.topP === undefined ? {} : { topP: request.topP }),
     stop: request.stop,
+    tools: [],
   };
 }
 

@@ -13,7 +13,11 @@ import { LoadShedder } from "../../src/service/load-shedder.js";
 import { UpstreamObserver } from "../../src/service/upstream-observer.js";
 import { UpstreamPools } from "../../src/upstream/upstream-pools.js";
 
-const CHAT = { messages: [{ role: "user" as const, content: "hi" }], stop: [] };
+const CHAT = {
+  messages: [{ role: "user" as const, content: [{ type: "text" as const, text: "hi" }] }],
+  stop: [],
+  tools: [],
+};
 const USAGE = { inputTokens: 3, outputTokens: 5 };
 const unavailable = () => new GatewayError("unavailable", "HTTP 503", { retryable: true, status: 503 });
 
@@ -64,7 +68,14 @@ class ScriptedProvider implements Provider {
   }
 
   result(reused = true): ChatResult {
-    const finish = { finishReason: "stop" as const, usage: USAGE, nonTextContent: [] };
+    const finish = {
+      finishReason: "stop" as const,
+      usage: USAGE,
+      nonTextContent: [],
+      toolCalls: [],
+      reasoning: [],
+      refusal: "",
+    };
     return {
       id: `${this.name}-1`,
       text: `from ${this.name}`,
@@ -80,7 +91,15 @@ const start = (name: string, reused = false): ChatStreamEvent => ({
   upstream: upstreamOf(name, reused),
 });
 const delta = (text: string): ChatStreamEvent => ({ type: "delta", text });
-const FINISH: ChatStreamEvent = { type: "finish", finishReason: "stop", usage: USAGE, nonTextContent: [] };
+const FINISH: ChatStreamEvent = {
+  type: "finish",
+  finishReason: "stop",
+  usage: USAGE,
+  nonTextContent: [],
+  toolCalls: [],
+  reasoning: [],
+  refusal: "",
+};
 
 /** A real router over the given providers (one model "chat" with a deployment each), real metrics. */
 function setUp(...providers: ScriptedProvider[]) {

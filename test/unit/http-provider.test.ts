@@ -15,7 +15,12 @@ import {
 } from "../support/fakes/index.js";
 
 const KEY = "sk-http-provider-0123456789";
-const REQUEST: ChatRequest = { model: "m", messages: [{ role: "user", content: "Say hello" }], stop: [] };
+const REQUEST: ChatRequest = {
+  model: "m",
+  messages: [{ role: "user", content: [{ type: "text", text: "Say hello" }] }],
+  stop: [],
+  tools: [],
+};
 
 /**
  * HttpProvider through a real UpstreamPools to the fake upstreams, which speak the providers'
@@ -100,7 +105,7 @@ describe("HttpProvider", () => {
     const request = openai.requests.at(-1);
     expect(request).toMatchObject({ method: "POST", path: "/v1/chat/completions" });
     expect(request?.headers.authorization).toBe(`Bearer ${KEY}`);
-    expect(request?.body).toMatchObject({ model: "m", messages: REQUEST.messages });
+    expect(request?.body).toMatchObject({ model: "m", messages: [{ role: "user", content: "Say hello" }] });
   });
 
   it.each(["openai", "anthropic-h2", "anthropic-h1"] as const)(

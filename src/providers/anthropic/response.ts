@@ -31,5 +31,8 @@ export function parseMessage(json: unknown, provider: string): ParsedCompletion 
     finishReason: toFinishReason(message.stop_reason),
     usage: toUsage(message.usage),
     nonTextContent: [...nonText],
+    toolCalls: [],
+    reasoning: [],
+    refusal: "",
   };
 }

@@ -1,10 +1,11 @@
-import type { ChatRequest } from "../provider.js";
+import type { ChatRequest, ContentPart } from "../provider.js";
 
 /** The body of `POST /chat/completions` for a ChatRequest. */
 export function chatCompletionBody(request: ChatRequest, stream: boolean): string {
   const messages: { role: string; content: string }[] = [];
   if (request.system !== undefined) messages.push({ role: "system", content: request.system });
-  messages.push(...request.messages);
+  for (const message of request.messages)
+    messages.push({ role: message.role, content: textOf(message.content) });
   return JSON.stringify({
     model: request.model,
     messages,
@@ -15,3 +16,6 @@ export function chatCompletionBody(request: ChatRequest, stream: boolean): strin
     ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
   });
 }
+
+const textOf = (parts: ContentPart[]) =>
+  parts.map((part) => (part.type === "text" ? part.text : "")).join("");

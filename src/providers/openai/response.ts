@@ -31,5 +31,8 @@ export function parseChatCompletion(json: unknown, provider: string): ParsedComp
     finishReason: toFinishReason(choice.finish_reason),
     usage: toUsage(completion.usage),
     nonTextContent,
+    toolCalls: [],
+    reasoning: [],
+    refusal: "",
   };
 }

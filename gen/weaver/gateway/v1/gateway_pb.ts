@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file weaver/gateway/v1/gateway.proto.
  */
 export const file_weaver_gateway_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("Ch93ZWF2ZXIvZ2F0ZXdheS92MS9nYXRld2F5LnByb3RvEhF3ZWF2ZXIuZ2F0ZXdheS52MSIoCgdNZXNzYWdlEgwKBHJvbGUYASABKAkSDwoHY29udGVudBgCIAEoCSLhAgoPR2VuZXJhdGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEiwKCG1lc3NhZ2VzGAIgAygLMhoud2VhdmVyLmdhdGV3YXkudjEuTWVzc2FnZRITCgZzeXN0ZW0YAyABKAlIAIgBARIXCgptYXhfdG9rZW5zGAQgASgNSAGIAQESGAoLdGVtcGVyYXR1cmUYBSABKAJIAogBARISCgV0b3BfcBgGIAEoAkgDiAEBEgwKBHN0b3AYByADKAkSQgoIbWV0YWRhdGEYCCADKAsyMC53ZWF2ZXIuZ2F0ZXdheS52MS5HZW5lcmF0ZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCQoHX3N5c3RlbUINCgtfbWF4X3Rva2Vuc0IOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wIu0CChVHZW5lcmF0ZVN0cmVhbVJlcXVlc3QSDQoFbW9kZWwYASABKAkSLAoIbWVzc2FnZXMYAiADKAsyGi53ZWF2ZXIuZ2F0ZXdheS52MS5NZXNzYWdlEhMKBnN5c3RlbRgDIAEoCUgAiAEBEhcKCm1heF90b2tlbnMYBCABKA1IAYgBARIYCgt0ZW1wZXJhdHVyZRgFIAEoAkgCiAEBEhIKBXRvcF9wGAYgASgCSAOIAQESDAoEc3RvcBgHIAMoCRJICghtZXRhZGF0YRgIIAMoCzI2LndlYXZlci5nYXRld2F5LnYxLkdlbmVyYXRlU3RyZWFtUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIJCgdfc3lzdGVtQg0KC19tYXhfdG9rZW5zQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3AiSgoFVXNhZ2USFAoMaW5wdXRfdG9rZW5zGAEgASgNEhUKDW91dHB1dF90b2tlbnMYAiABKA0SFAoMdG90YWxfdG9rZW5zGAMgASgNIqsBCgxVcHN0cmVhbUluZm8SEAoIcHJvdmlkZXIYASABKAkSDQoFbW9kZWwYAiABKAkSDgoGb3JpZ2luGAMgASgJEhAKCHByb3RvY29sGAQgASgJEhkKEWNvbm5lY3Rpb25fcmV1c2VkGAUgASgIEhAKCGF0dGVtcHRzGAYgASgNEg4KBmNhY2hlZBgHIAEoCBIbChN1cHN0cmVhbV9sYXRlbmN5X21zGAggASgBIukBChBHZW5lcmF0ZVJlc3BvbnNlEgoKAmlkGAEgASgJEgwKBHRleHQYAiABKAkSNgoNZmluaXNoX3JlYXNvbhgDIAEoDjIfLndlYXZlci5nYXRld2F5LnYxLkZpbmlzaFJlYXNvbhInCgV1c2FnZRgEIAEoCzIYLndlYXZlci5nYXRld2F5LnYxLlVzYWdlEg0KBW1vZGVsGAUgASgJEjEKCHVwc3RyZWFtGAYgASgLMh8ud2VhdmVyLmdhdGV3YXkudjEuVXBzdHJlYW1JbmZvEhgKEG5vbl90ZXh0X2NvbnRlbnQYByADKAkitgEKFkdlbmVyYXRlU3RyZWFtUmVzcG9uc2USLwoFc3RhcnQYASABKAsyHi53ZWF2ZXIuZ2F0ZXdheS52MS5TdHJlYW1TdGFydEgAEi8KBWRlbHRhGAIgASgLMh4ud2VhdmVyLmdhdGV3YXkudjEuU3RyZWFtRGVsdGFIABIxCgZmaW5pc2gYAyABKAsyHy53ZWF2ZXIuZ2F0ZXdheS52MS5TdHJlYW1GaW5pc2hIAEIHCgVldmVudCIoCgtTdHJlYW1TdGFydBIKCgJpZBgBIAEoCRINCgVtb2RlbBgCIAEoCSIbCgtTdHJlYW1EZWx0YRIMCgR0ZXh0GAEgASgJIrwBCgxTdHJlYW1GaW5pc2gSNgoNZmluaXNoX3JlYXNvbhgBIAEoDjIfLndlYXZlci5nYXRld2F5LnYxLkZpbmlzaFJlYXNvbhInCgV1c2FnZRgCIAEoCzIYLndlYXZlci5nYXRld2F5LnYxLlVzYWdlEjEKCHVwc3RyZWFtGAMgASgLMh8ud2VhdmVyLmdhdGV3YXkudjEuVXBzdHJlYW1JbmZvEhgKEG5vbl90ZXh0X2NvbnRlbnQYBCADKAkiEgoQUG9vbFN0YXRzUmVxdWVzdCKbAwoMUG9vbENvdW50ZXJzEhYKDnJlcXVlc3RzX3RvdGFsGAEgASgEEiEKGWNvbm5lY3Rpb25zX2NyZWF0ZWRfdG90YWwYAiABKAQSJgoecmVxdWVzdHNfb25fcmV1c2VkX2Nvbm5lY3Rpb25zGAMgASgEEhIKCnJldXNlX3JhdGUYBCABKAESIwobYXZnX2Nvbm5lY3Rpb25zX3Blcl9yZXF1ZXN0GAUgASgBEhoKEmFjdGl2ZV9jb25uZWN0aW9ucxgGIAEoDRIYChBpZGxlX2Nvbm5lY3Rpb25zGAcgASgNEhEKCWluX2ZsaWdodBgIIAEoDRIOCgZxdWV1ZWQYCSABKA0SHAoUY29ubmVjdF9lcnJvcnNfdG90YWwYCiABKAQSIgoadGxzX3Nlc3Npb25zX3Jlc3VtZWRfdG90YWwYCyABKAQSGgoSY29ubmVjdF90aW1lX2NvdW50GAwgASgEEhsKE2Nvbm5lY3RfdGltZV9zdW1fbXMYDSABKAESGwoTY29ubmVjdF90aW1lX21heF9tcxgOIAEoASJ3Cg9PcmlnaW5Qb29sU3RhdHMSDgoGb3JpZ2luGAEgASgJEhAKCHByb3RvY29sGAIgASgJEg8KB3Bvb2xpbmcYAyABKAgSMQoIY291bnRlcnMYBCABKAsyHy53ZWF2ZXIuZ2F0ZXdheS52MS5Qb29sQ291bnRlcnMiqQEKEVBvb2xTdGF0c1Jlc3BvbnNlEi8KBnRvdGFscxgBIAEoCzIfLndlYXZlci5nYXRld2F5LnYxLlBvb2xDb3VudGVycxIzCgdvcmlnaW5zGAIgAygLMiIud2VhdmVyLmdhdGV3YXkudjEuT3JpZ2luUG9vbFN0YXRzEi4KCnN0YXJ0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhMKEUxpc3RNb2RlbHNSZXF1ZXN0ItwBCgpEZXBsb3ltZW50EhAKCHByb3ZpZGVyGAEgASgJEg0KBW1vZGVsGAIgASgJEg4KBm9yaWdpbhgDIAEoCRIOCgZ3ZWlnaHQYBCABKAESDQoFc3RhdGUYBSABKAkSEQoJaW5fZmxpZ2h0GAYgASgNEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAcgASgNEh0KFWNvb2xkb3duX3JlbWFpbmluZ19tcxgIIAEoARIWCg5yZXF1ZXN0c190b3RhbBgJIAEoBBIWCg5mYWlsdXJlc190b3RhbBgKIAEoBCJxCglNb2RlbEluZm8SDAoEbmFtZRgBIAEoCRIPCgdhbGlhc2VzGAIgAygJEjIKC2RlcGxveW1lbnRzGAMgAygLMh0ud2VhdmVyLmdhdGV3YXkudjEuRGVwbG95bWVudBIRCglmYWxsYmFja3MYBCADKAkiQgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiwKBm1vZGVscxgBIAMoCzIcLndlYXZlci5nYXRld2F5LnYxLk1vZGVsSW5mbyqfAQoMRmluaXNoUmVhc29uEh0KGUZJTklTSF9SRUFTT05fVU5TUEVDSUZJRUQQABIWChJGSU5JU0hfUkVBU09OX1NUT1AQARIYChRGSU5JU0hfUkVBU09OX0xFTkdUSBACEiAKHEZJTklTSF9SRUFTT05fQ09OVEVOVF9GSUxURVIQAxIcChhGSU5JU0hfUkVBU09OX1RPT0xfQ0FMTFMQBDKLAwoOR2F0ZXdheVNlcnZpY2USUwoIR2VuZXJhdGUSIi53ZWF2ZXIuZ2F0ZXdheS52MS5HZW5lcmF0ZVJlcXVlc3QaIy53ZWF2ZXIuZ2F0ZXdheS52MS5HZW5lcmF0ZVJlc3BvbnNlEmcKDkdlbmVyYXRlU3RyZWFtEigud2VhdmVyLmdhdGV3YXkudjEuR2VuZXJhdGVTdHJlYW1SZXF1ZXN0Gikud2VhdmVyLmdhdGV3YXkudjEuR2VuZXJhdGVTdHJlYW1SZXNwb25zZTABElsKCVBvb2xTdGF0cxIjLndlYXZlci5nYXRld2F5LnYxLlBvb2xTdGF0c1JlcXVlc3QaJC53ZWF2ZXIuZ2F0ZXdheS52MS5Qb29sU3RhdHNSZXNwb25zZSIDkAIBEl4KCkxpc3RNb2RlbHMSJC53ZWF2ZXIuZ2F0ZXdheS52MS5MaXN0TW9kZWxzUmVxdWVzdBolLndlYXZlci5nYXRld2F5LnYxLkxpc3RNb2RlbHNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch93ZWF2ZXIvZ2F0ZXdheS92MS9nYXRld2F5LnByb3RvEhF3ZWF2ZXIuZ2F0ZXdheS52MSLhAQoHTWVzc2FnZRIMCgRyb2xlGAEgASgJEg8KB2NvbnRlbnQYAiABKAkSLQoFcGFydHMYAyADKAsyHi53ZWF2ZXIuZ2F0ZXdheS52MS5Db250ZW50UGFydBIvCgp0b29sX2NhbGxzGAQgAygLMhsud2VhdmVyLmdhdGV3YXkudjEuVG9vbENhbGwSFAoMdG9vbF9jYWxsX2lkGAUgASgJEhAKCGlzX2Vycm9yGAYgASgIEi8KCXJlYXNvbmluZxgHIAMoCzIcLndlYXZlci5nYXRld2F5LnYxLlJlYXNvbmluZyJQCgtDb250ZW50UGFydBIOCgR0ZXh0GAEgASgJSAASKQoFaW1hZ2UYAiABKAsyGC53ZWF2ZXIuZ2F0ZXdheS52MS5JbWFnZUgAQgYKBHBhcnQiRAoFSW1hZ2USDQoDdXJsGAEgASgJSAASDgoEZGF0YRgCIAEoDEgAEhIKCm1lZGlhX3R5cGUYAyABKAlCCAoGc291cmNlIjcKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEQoJYXJndW1lbnRzGAMgASgJIkMKCVJlYXNvbmluZxIMCgR0ZXh0GAEgASgJEhEKCXNpZ25hdHVyZRgCIAEoCRIVCg1yZWRhY3RlZF9kYXRhGAMgASgJIlIKBFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIXCg9wYXJhbWV0ZXJzX2pzb24YAyABKAkSDgoGc3RyaWN0GAQgASgIIl4KClRvb2xDaG9pY2USMQoEbW9kZRgBIAEoDjIhLndlYXZlci5nYXRld2F5LnYxLlRvb2xDaG9pY2VNb2RlSAASEwoJdG9vbF9uYW1lGAIgASgJSABCCAoGY2hvaWNlIn0KDlJlc3BvbnNlRm9ybWF0Eg4KBHRleHQYASABKAhIABIVCgtqc29uX29iamVjdBgCIAEoCEgAEjoKC2pzb25fc2NoZW1hGAMgASgLMiMud2VhdmVyLmdhdGV3YXkudjEuSnNvblNjaGVtYUZvcm1hdEgAQggKBmZvcm1hdCJaChBKc29uU2NoZW1hRm9ybWF0EgwKBG5hbWUYASABKAkSEwoLc2NoZW1hX2pzb24YAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSDgoGc3RyaWN0GAQgASgIIusFCg9HZW5lcmF0ZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSLAoIbWVzc2FnZXMYAiADKAsyGi53ZWF2ZXIuZ2F0ZXdheS52MS5NZXNzYWdlEhMKBnN5c3RlbRgDIAEoCUgAiAEBEhcKCm1heF90b2tlbnMYBCABKA1IAYgBARIYCgt0ZW1wZXJhdHVyZRgFIAEoAkgCiAEBEhIKBXRvcF9wGAYgASgCSAOIAQESDAoEc3RvcBgHIAMoCRJCCghtZXRhZGF0YRgIIAMoCzIwLndlYXZlci5nYXRld2F5LnYxLkdlbmVyYXRlUmVxdWVzdC5NZXRhZGF0YUVudHJ5EiYKBXRvb2xzGAkgAygLMhcud2VhdmVyLmdhdGV3YXkudjEuVG9vbBIyCgt0b29sX2Nob2ljZRgKIAEoCzIdLndlYXZlci5nYXRld2F5LnYxLlRvb2xDaG9pY2USIAoTcGFyYWxsZWxfdG9vbF9jYWxscxgLIAEoCEgEiAEBEjoKD3Jlc3BvbnNlX2Zvcm1hdBgMIAEoCzIhLndlYXZlci5nYXRld2F5LnYxLlJlc3BvbnNlRm9ybWF0EjwKEHJlYXNvbmluZ19lZmZvcnQYDSABKA4yIi53ZWF2ZXIuZ2F0ZXdheS52MS5SZWFzb25pbmdFZmZvcnQSJAoXcmVhc29uaW5nX2J1ZGdldF90b2tlbnMYDiABKA1IBYgBARIRCgRzZWVkGA8gASgDSAaIAQESEQoEdXNlchgQIAEoCUgHiAEBGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIJCgdfc3lzdGVtQg0KC19tYXhfdG9rZW5zQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCFgoUX3BhcmFsbGVsX3Rvb2xfY2FsbHNCGgoYX3JlYXNvbmluZ19idWRnZXRfdG9rZW5zQgcKBV9zZWVkQgcKBV91c2VyIvcFChVHZW5lcmF0ZVN0cmVhbVJlcXVlc3QSDQoFbW9kZWwYASABKAkSLAoIbWVzc2FnZXMYAiADKAsyGi53ZWF2ZXIuZ2F0ZXdheS52MS5NZXNzYWdlEhMKBnN5c3RlbRgDIAEoCUgAiAEBEhcKCm1heF90b2tlbnMYBCABKA1IAYgBARIYCgt0ZW1wZXJhdHVyZRgFIAEoAkgCiAEBEhIKBXRvcF9wGAYgASgCSAOIAQESDAoEc3RvcBgHIAMoCRJICghtZXRhZGF0YRgIIAMoCzI2LndlYXZlci5nYXRld2F5LnYxLkdlbmVyYXRlU3RyZWFtUmVxdWVzdC5NZXRhZGF0YUVudHJ5EiYKBXRvb2xzGAkgAygLMhcud2VhdmVyLmdhdGV3YXkudjEuVG9vbBIyCgt0b29sX2Nob2ljZRgKIAEoCzIdLndlYXZlci5nYXRld2F5LnYxLlRvb2xDaG9pY2USIAoTcGFyYWxsZWxfdG9vbF9jYWxscxgLIAEoCEgEiAEBEjoKD3Jlc3BvbnNlX2Zvcm1hdBgMIAEoCzIhLndlYXZlci5nYXRld2F5LnYxLlJlc3BvbnNlRm9ybWF0EjwKEHJlYXNvbmluZ19lZmZvcnQYDSABKA4yIi53ZWF2ZXIuZ2F0ZXdheS52MS5SZWFzb25pbmdFZmZvcnQSJAoXcmVhc29uaW5nX2J1ZGdldF90b2tlbnMYDiABKA1IBYgBARIRCgRzZWVkGA8gASgDSAaIAQESEQoEdXNlchgQIAEoCUgHiAEBGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIJCgdfc3lzdGVtQg0KC19tYXhfdG9rZW5zQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCFgoUX3BhcmFsbGVsX3Rvb2xfY2FsbHNCGgoYX3JlYXNvbmluZ19idWRnZXRfdG9rZW5zQgcKBV9zZWVkQgcKBV91c2VyIoEBCgVVc2FnZRIUCgxpbnB1dF90b2tlbnMYASABKA0SFQoNb3V0cHV0X3Rva2VucxgCIAEoDRIUCgx0b3RhbF90b2tlbnMYAyABKA0SGwoTY2FjaGVkX2lucHV0X3Rva2VucxgEIAEoDRIYChByZWFzb25pbmdfdG9rZW5zGAUgASgNIqsBCgxVcHN0cmVhbUluZm8SEAoIcHJvdmlkZXIYASABKAkSDQoFbW9kZWwYAiABKAkSDgoGb3JpZ2luGAMgASgJEhAKCHByb3RvY29sGAQgASgJEhkKEWNvbm5lY3Rpb25fcmV1c2VkGAUgASgIEhAKCGF0dGVtcHRzGAYgASgNEg4KBmNhY2hlZBgHIAEoCBIbChN1cHN0cmVhbV9sYXRlbmN5X21zGAggASgBItwCChBHZW5lcmF0ZVJlc3BvbnNlEgoKAmlkGAEgASgJEgwKBHRleHQYAiABKAkSNgoNZmluaXNoX3JlYXNvbhgDIAEoDjIfLndlYXZlci5nYXRld2F5LnYxLkZpbmlzaFJlYXNvbhInCgV1c2FnZRgEIAEoCzIYLndlYXZlci5nYXRld2F5LnYxLlVzYWdlEg0KBW1vZGVsGAUgASgJEjEKCHVwc3RyZWFtGAYgASgLMh8ud2VhdmVyLmdhdGV3YXkudjEuVXBzdHJlYW1JbmZvEhgKEG5vbl90ZXh0X2NvbnRlbnQYByADKAkSLwoKdG9vbF9jYWxscxgIIAMoCzIbLndlYXZlci5nYXRld2F5LnYxLlRvb2xDYWxsEi8KCXJlYXNvbmluZxgJIAMoCzIcLndlYXZlci5nYXRld2F5LnYxLlJlYXNvbmluZxIPCgdyZWZ1c2FsGAogASgJIqUCChZHZW5lcmF0ZVN0cmVhbVJlc3BvbnNlEi8KBXN0YXJ0GAEgASgLMh4ud2VhdmVyLmdhdGV3YXkudjEuU3RyZWFtU3RhcnRIABIvCgVkZWx0YRgCIAEoCzIeLndlYXZlci5nYXRld2F5LnYxLlN0cmVhbURlbHRhSAASMQoGZmluaXNoGAMgASgLMh8ud2VhdmVyLmdhdGV3YXkudjEuU3RyZWFtRmluaXNoSAASNQoJdG9vbF9jYWxsGAQgASgLMiAud2VhdmVyLmdhdGV3YXkudjEuVG9vbENhbGxEZWx0YUgAEjYKCXJlYXNvbmluZxgFIAEoCzIhLndlYXZlci5nYXRld2F5LnYxLlJlYXNvbmluZ0RlbHRhSABCBwoFZXZlbnQiKAoLU3RyZWFtU3RhcnQSCgoCaWQYASABKAkSDQoFbW9kZWwYAiABKAkiLAoLU3RyZWFtRGVsdGESDAoEdGV4dBgBIAEoCRIPCgdyZWZ1c2FsGAIgASgJIksKDVRvb2xDYWxsRGVsdGESDQoFaW5kZXgYASABKA0SCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIRCglhcmd1bWVudHMYBCABKAkiQAoOUmVhc29uaW5nRGVsdGESDQoFaW5kZXgYASABKA0SDAoEdGV4dBgCIAEoCRIRCglzaWduYXR1cmUYAyABKAkirwIKDFN0cmVhbUZpbmlzaBI2Cg1maW5pc2hfcmVhc29uGAEgASgOMh8ud2VhdmVyLmdhdGV3YXkudjEuRmluaXNoUmVhc29uEicKBXVzYWdlGAIgASgLMhgud2VhdmVyLmdhdGV3YXkudjEuVXNhZ2USMQoIdXBzdHJlYW0YAyABKAsyHy53ZWF2ZXIuZ2F0ZXdheS52MS5VcHN0cmVhbUluZm8SGAoQbm9uX3RleHRfY29udGVudBgEIAMoCRIvCgp0b29sX2NhbGxzGAUgAygLMhsud2VhdmVyLmdhdGV3YXkudjEuVG9vbENhbGwSLwoJcmVhc29uaW5nGAYgAygLMhwud2VhdmVyLmdhdGV3YXkudjEuUmVhc29uaW5nEg8KB3JlZnVzYWwYByABKAkiEgoQUG9vbFN0YXRzUmVxdWVzdCKbAwoMUG9vbENvdW50ZXJzEhYKDnJlcXVlc3RzX3RvdGFsGAEgASgEEiEKGWNvbm5lY3Rpb25zX2NyZWF0ZWRfdG90YWwYAiABKAQSJgoecmVxdWVzdHNfb25fcmV1c2VkX2Nvbm5lY3Rpb25zGAMgASgEEhIKCnJldXNlX3JhdGUYBCABKAESIwobYXZnX2Nvbm5lY3Rpb25zX3Blcl9yZXF1ZXN0GAUgASgBEhoKEmFjdGl2ZV9jb25uZWN0aW9ucxgGIAEoDRIYChBpZGxlX2Nvbm5lY3Rpb25zGAcgASgNEhEKCWluX2ZsaWdodBgIIAEoDRIOCgZxdWV1ZWQYCSABKA0SHAoUY29ubmVjdF9lcnJvcnNfdG90YWwYCiABKAQSIgoadGxzX3Nlc3Npb25zX3Jlc3VtZWRfdG90YWwYCyABKAQSGgoSY29ubmVjdF90aW1lX2NvdW50GAwgASgEEhsKE2Nvbm5lY3RfdGltZV9zdW1fbXMYDSABKAESGwoTY29ubmVjdF90aW1lX21heF9tcxgOIAEoASJ3Cg9PcmlnaW5Qb29sU3RhdHMSDgoGb3JpZ2luGAEgASgJEhAKCHByb3RvY29sGAIgASgJEg8KB3Bvb2xpbmcYAyABKAgSMQoIY291bnRlcnMYBCABKAsyHy53ZWF2ZXIuZ2F0ZXdheS52MS5Qb29sQ291bnRlcnMiqQEKEVBvb2xTdGF0c1Jlc3BvbnNlEi8KBnRvdGFscxgBIAEoCzIfLndlYXZlci5nYXRld2F5LnYxLlBvb2xDb3VudGVycxIzCgdvcmlnaW5zGAIgAygLMiIud2VhdmVyLmdhdGV3YXkudjEuT3JpZ2luUG9vbFN0YXRzEi4KCnN0YXJ0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhMKEUxpc3RNb2RlbHNSZXF1ZXN0ItwBCgpEZXBsb3ltZW50EhAKCHByb3ZpZGVyGAEgASgJEg0KBW1vZGVsGAIgASgJEg4KBm9yaWdpbhgDIAEoCRIOCgZ3ZWlnaHQYBCABKAESDQoFc3RhdGUYBSABKAkSEQoJaW5fZmxpZ2h0GAYgASgNEhwKFGNvbnNlY3V0aXZlX2ZhaWx1cmVzGAcgASgNEh0KFWNvb2xkb3duX3JlbWFpbmluZ19tcxgIIAEoARIWCg5yZXF1ZXN0c190b3RhbBgJIAEoBBIWCg5mYWlsdXJlc190b3RhbBgKIAEoBCJxCglNb2RlbEluZm8SDAoEbmFtZRgBIAEoCRIPCgdhbGlhc2VzGAIgAygJEjIKC2RlcGxveW1lbnRzGAMgAygLMh0ud2VhdmVyLmdhdGV3YXkudjEuRGVwbG95bWVudBIRCglmYWxsYmFja3MYBCADKAkiQgoSTGlzdE1vZGVsc1Jlc3BvbnNlEiwKBm1vZGVscxgBIAMoCzIcLndlYXZlci5nYXRld2F5LnYxLk1vZGVsSW5mbyqHAQoOVG9vbENob2ljZU1vZGUSIAocVE9PTF9DSE9JQ0VfTU9ERV9VTlNQRUNJRklFRBAAEhkKFVRPT0xfQ0hPSUNFX01PREVfQVVUTxABEhkKFVRPT0xfQ0hPSUNFX01PREVfTk9ORRACEh0KGVRPT0xfQ0hPSUNFX01PREVfUkVRVUlSRUQQAyqjAQoPUmVhc29uaW5nRWZmb3J0EiAKHFJFQVNPTklOR19FRkZPUlRfVU5TUEVDSUZJRUQQABIcChhSRUFTT05JTkdfRUZGT1JUX01JTklNQUwQARIYChRSRUFTT05JTkdfRUZGT1JUX0xPVxACEhsKF1JFQVNPTklOR19FRkZPUlRfTUVESVVNEAMSGQoVUkVBU09OSU5HX0VGRk9SVF9ISUdIEAQqnwEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIgChxGSU5JU0hfUkVBU09OX0NPTlRFTlRfRklMVEVSEAMSHAoYRklOSVNIX1JFQVNPTl9UT09MX0NBTExTEAQyiwMKDkdhdGV3YXlTZXJ2aWNlElMKCEdlbmVyYXRlEiIud2VhdmVyLmdhdGV3YXkudjEuR2VuZXJhdGVSZXF1ZXN0GiMud2VhdmVyLmdhdGV3YXkudjEuR2VuZXJhdGVSZXNwb25zZRJnCg5HZW5lcmF0ZVN0cmVhbRIoLndlYXZlci5nYXRld2F5LnYxLkdlbmVyYXRlU3RyZWFtUmVxdWVzdBopLndlYXZlci5nYXRld2F5LnYxLkdlbmVyYXRlU3RyZWFtUmVzcG9uc2UwARJbCglQb29sU3RhdHMSIy53ZWF2ZXIuZ2F0ZXdheS52MS5Qb29sU3RhdHNSZXF1ZXN0GiQud2VhdmVyLmdhdGV3YXkudjEuUG9vbFN0YXRzUmVzcG9uc2UiA5ACARJeCgpMaXN0TW9kZWxzEiQud2VhdmVyLmdhdGV3YXkudjEuTGlzdE1vZGVsc1JlcXVlc3QaJS53ZWF2ZXIuZ2F0ZXdheS52MS5MaXN0TW9kZWxzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Message is one turn of the conversation.
@@ -21,19 +21,58 @@ export const file_weaver_gateway_v1_gateway: GenFile = /*@__PURE__*/
  */
 export type Message = Message$1<"weaver.gateway.v1.Message"> & {
   /**
-   * Who wrote it: "user", "assistant" or "system" (a system turn is joined
-   * to the request's `system` instructions).
+   * Who wrote it: "user", "assistant", "system" (a system turn is joined to the
+   * request's `system` instructions) or "tool" (the result of one tool call).
    *
    * @generated from field: string role = 1;
    */
   role: string;
 
   /**
-   * The text of the turn. Must not be empty.
+   * The text of the turn. A turn holds text here or in `parts`, not both; it
+   * may be empty only in an assistant turn with tool calls.
    *
    * @generated from field: string content = 2;
    */
   content: string;
+
+  /**
+   * The turn as parts, in order: text and images in a user or tool turn, text
+   * in an assistant or system turn. Empty when `content` holds the text.
+   *
+   * @generated from field: repeated weaver.gateway.v1.ContentPart parts = 3;
+   */
+  parts: ContentPart[];
+
+  /**
+   * An assistant turn: the tool calls the model asked for, as it returned them.
+   *
+   * @generated from field: repeated weaver.gateway.v1.ToolCall tool_calls = 4;
+   */
+  toolCalls: ToolCall[];
+
+  /**
+   * A tool turn: the id of the call (ToolCall.id) whose result this is.
+   *
+   * @generated from field: string tool_call_id = 5;
+   */
+  toolCallId: string;
+
+  /**
+   * A tool turn: the tool failed, and `content` or `parts` say how.
+   *
+   * @generated from field: bool is_error = 6;
+   */
+  isError: boolean;
+
+  /**
+   * An assistant turn: the reasoning the model returned with it, sent back
+   * as it came (Anthropic requires its thinking, signature included, when a
+   * turn with tool calls is continued).
+   *
+   * @generated from field: repeated weaver.gateway.v1.Reasoning reasoning = 7;
+   */
+  reasoning: Reasoning[];
 };
 
 /**
@@ -42,6 +81,321 @@ export type Message = Message$1<"weaver.gateway.v1.Message"> & {
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
   messageDesc(file_weaver_gateway_v1_gateway, 0);
+
+/**
+ * ContentPart is one piece of a turn: exactly one field is set.
+ *
+ * @generated from message weaver.gateway.v1.ContentPart
+ */
+export type ContentPart = Message$1<"weaver.gateway.v1.ContentPart"> & {
+  /**
+   * @generated from oneof weaver.gateway.v1.ContentPart.part
+   */
+  part: {
+    /**
+     * Text.
+     *
+     * @generated from field: string text = 1;
+     */
+    value: string;
+    case: "text";
+  } | {
+    /**
+     * An image, for models that take them.
+     *
+     * @generated from field: weaver.gateway.v1.Image image = 2;
+     */
+    value: Image;
+    case: "image";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message weaver.gateway.v1.ContentPart.
+ * Use `create(ContentPartSchema)` to create a new message.
+ */
+export const ContentPartSchema: GenMessage<ContentPart> = /*@__PURE__*/
+  messageDesc(file_weaver_gateway_v1_gateway, 1);
+
+/**
+ * Image is an image in a turn, by URL or inline.
+ *
+ * @generated from message weaver.gateway.v1.Image
+ */
+export type Image = Message$1<"weaver.gateway.v1.Image"> & {
+  /**
+   * @generated from oneof weaver.gateway.v1.Image.source
+   */
+  source: {
+    /**
+     * An https: URL the provider fetches, or a data: URL (data:image/png;base64,...).
+     *
+     * @generated from field: string url = 1;
+     */
+    value: string;
+    case: "url";
+  } | {
+    /**
+     * The image's bytes; `media_type` says their format.
+     *
+     * @generated from field: bytes data = 2;
+     */
+    value: Uint8Array;
+    case: "data";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * With `data`: "image/png", "image/jpeg", "image/gif" or "image/webp".
+   *
+   * @generated from field: string media_type = 3;
+   */
+  mediaType: string;
+};
+
+/**
+ * Describes the message weaver.gateway.v1.Image.
+ * Use `create(ImageSchema)` to create a new message.
+ */
+export const ImageSchema: GenMessage<Image> = /*@__PURE__*/
+  messageDesc(file_weaver_gateway_v1_gateway, 2);
+
+/**
+ * ToolCall is the model asking for one tool to be run.
+ *
+ * @generated from message weaver.gateway.v1.ToolCall
+ */
+export type ToolCall = Message$1<"weaver.gateway.v1.ToolCall"> & {
+  /**
+   * The provider's id of the call; the tool turn that answers it names it.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The tool's name, as the request's Tool named it.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The arguments, as JSON text (an object), exactly as the model wrote them.
+   *
+   * @generated from field: string arguments = 3;
+   */
+  arguments: string;
+};
+
+/**
+ * Describes the message weaver.gateway.v1.ToolCall.
+ * Use `create(ToolCallSchema)` to create a new message.
+ */
+export const ToolCallSchema: GenMessage<ToolCall> = /*@__PURE__*/
+  messageDesc(file_weaver_gateway_v1_gateway, 3);
+
+/**
+ * Reasoning is the model's thinking before its answer, where the provider returns it.
+ *
+ * @generated from message weaver.gateway.v1.Reasoning
+ */
+export type Reasoning = Message$1<"weaver.gateway.v1.Reasoning"> & {
+  /**
+   * The reasoning text (a summary, for providers that summarize it).
+   *
+   * @generated from field: string text = 1;
+   */
+  text: string;
+
+  /**
+   * The provider's signature of it (Anthropic), needed to send it back.
+   *
+   * @generated from field: string signature = 2;
+   */
+  signature: string;
+
+  /**
+   * Reasoning the provider returned encrypted (Anthropic's redacted_thinking),
+   * to be sent back as it came; `text` is empty then.
+   *
+   * @generated from field: string redacted_data = 3;
+   */
+  redactedData: string;
+};
+
+/**
+ * Describes the message weaver.gateway.v1.Reasoning.
+ * Use `create(ReasoningSchema)` to create a new message.
+ */
+export const ReasoningSchema: GenMessage<Reasoning> = /*@__PURE__*/
+  messageDesc(file_weaver_gateway_v1_gateway, 4);
+
+/**
+ * Tool is a function the model may ask to call.
+ *
+ * @generated from message weaver.gateway.v1.Tool
+ */
+export type Tool = Message$1<"weaver.gateway.v1.Tool"> & {
+  /**
+   * The name the model calls it by: letters, digits, "_" and "-", at most 64.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * What it does and when to use it, for the model.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * The JSON Schema of its arguments, as JSON text (an object schema). Text, not
+   * google.protobuf.Struct: a Struct holds every number as a double and its
+   * mappings promise no key order, while providers generate arguments in the
+   * schema's key order; text carries the schema exactly as written.
+   * Empty: the tool takes no arguments.
+   *
+   * @generated from field: string parameters_json = 3;
+   */
+  parametersJson: string;
+
+  /**
+   * Ask the provider to hold the arguments to the schema exactly (OpenAI's
+   * strict mode); refused by providers that cannot.
+   *
+   * @generated from field: bool strict = 4;
+   */
+  strict: boolean;
+};
+
+/**
+ * Describes the message weaver.gateway.v1.Tool.
+ * Use `create(ToolSchema)` to create a new message.
+ */
+export const ToolSchema: GenMessage<Tool> = /*@__PURE__*/
+  messageDesc(file_weaver_gateway_v1_gateway, 5);
+
+/**
+ * ToolChoice says which tools the model may or must call: exactly one field is set.
+ *
+ * @generated from message weaver.gateway.v1.ToolChoice
+ */
+export type ToolChoice = Message$1<"weaver.gateway.v1.ToolChoice"> & {
+  /**
+   * @generated from oneof weaver.gateway.v1.ToolChoice.choice
+   */
+  choice: {
+    /**
+     * Auto, none or required.
+     *
+     * @generated from field: weaver.gateway.v1.ToolChoiceMode mode = 1;
+     */
+    value: ToolChoiceMode;
+    case: "mode";
+  } | {
+    /**
+     * The model must call this tool.
+     *
+     * @generated from field: string tool_name = 2;
+     */
+    value: string;
+    case: "toolName";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message weaver.gateway.v1.ToolChoice.
+ * Use `create(ToolChoiceSchema)` to create a new message.
+ */
+export const ToolChoiceSchema: GenMessage<ToolChoice> = /*@__PURE__*/
+  messageDesc(file_weaver_gateway_v1_gateway, 6);
+
+/**
+ * ResponseFormat asks for the answer's text in a form: exactly one field is set.
+ *
+ * @generated from message weaver.gateway.v1.ResponseFormat
+ */
+export type ResponseFormat = Message$1<"weaver.gateway.v1.ResponseFormat"> & {
+  /**
+   * @generated from oneof weaver.gateway.v1.ResponseFormat.format
+   */
+  format: {
+    /**
+     * Plain text (the default).
+     *
+     * @generated from field: bool text = 1;
+     */
+    value: boolean;
+    case: "text";
+  } | {
+    /**
+     * Any JSON object.
+     *
+     * @generated from field: bool json_object = 2;
+     */
+    value: boolean;
+    case: "jsonObject";
+  } | {
+    /**
+     * JSON that fits a schema.
+     *
+     * @generated from field: weaver.gateway.v1.JsonSchemaFormat json_schema = 3;
+     */
+    value: JsonSchemaFormat;
+    case: "jsonSchema";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message weaver.gateway.v1.ResponseFormat.
+ * Use `create(ResponseFormatSchema)` to create a new message.
+ */
+export const ResponseFormatSchema: GenMessage<ResponseFormat> = /*@__PURE__*/
+  messageDesc(file_weaver_gateway_v1_gateway, 7);
+
+/**
+ * JsonSchemaFormat is structured output: the answer is JSON fitting `schema_json`.
+ *
+ * @generated from message weaver.gateway.v1.JsonSchemaFormat
+ */
+export type JsonSchemaFormat = Message$1<"weaver.gateway.v1.JsonSchemaFormat"> & {
+  /**
+   * A name for the schema: letters, digits, "_" and "-", at most 64.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The JSON Schema, as JSON text (see Tool.parameters_json for why text).
+   *
+   * @generated from field: string schema_json = 2;
+   */
+  schemaJson: string;
+
+  /**
+   * What the output is, for the model.
+   *
+   * @generated from field: string description = 3;
+   */
+  description: string;
+
+  /**
+   * Hold the output to the schema exactly, where the provider can.
+   *
+   * @generated from field: bool strict = 4;
+   */
+  strict: boolean;
+};
+
+/**
+ * Describes the message weaver.gateway.v1.JsonSchemaFormat.
+ * Use `create(JsonSchemaFormatSchema)` to create a new message.
+ */
+export const JsonSchemaFormatSchema: GenMessage<JsonSchemaFormat> = /*@__PURE__*/
+  messageDesc(file_weaver_gateway_v1_gateway, 8);
 
 /**
  * GenerateRequest asks for one completion.
@@ -104,6 +458,63 @@ export type GenerateRequest = Message$1<"weaver.gateway.v1.GenerateRequest"> & {
    * @generated from field: map<string, string> metadata = 8;
    */
   metadata: { [key: string]: string };
+
+  /**
+   * Tools the model may ask to call.
+   *
+   * @generated from field: repeated weaver.gateway.v1.Tool tools = 9;
+   */
+  tools: Tool[];
+
+  /**
+   * Whether and which tool the model must call; the provider's default when unset.
+   *
+   * @generated from field: weaver.gateway.v1.ToolChoice tool_choice = 10;
+   */
+  toolChoice?: ToolChoice | undefined;
+
+  /**
+   * Whether the model may ask for several calls in one turn; the provider's default when unset.
+   *
+   * @generated from field: optional bool parallel_tool_calls = 11;
+   */
+  parallelToolCalls?: boolean | undefined;
+
+  /**
+   * The form of the answer's text; plain text when unset.
+   *
+   * @generated from field: weaver.gateway.v1.ResponseFormat response_format = 12;
+   */
+  responseFormat?: ResponseFormat | undefined;
+
+  /**
+   * How hard a reasoning model thinks (OpenAI's reasoning_effort).
+   *
+   * @generated from field: weaver.gateway.v1.ReasoningEffort reasoning_effort = 13;
+   */
+  reasoningEffort: ReasoningEffort;
+
+  /**
+   * The most tokens a reasoning model may think with (Anthropic's thinking
+   * budget, at least 1,024 and below max_tokens); it turns thinking on.
+   *
+   * @generated from field: optional uint32 reasoning_budget_tokens = 14;
+   */
+  reasoningBudgetTokens?: number | undefined;
+
+  /**
+   * Asks for repeatable sampling, where the provider supports it.
+   *
+   * @generated from field: optional int64 seed = 15;
+   */
+  seed?: bigint | undefined;
+
+  /**
+   * A stable id of the end user, sent to the provider for abuse monitoring.
+   *
+   * @generated from field: optional string user = 16;
+   */
+  user?: string | undefined;
 };
 
 /**
@@ -111,7 +522,7 @@ export type GenerateRequest = Message$1<"weaver.gateway.v1.GenerateRequest"> & {
  * Use `create(GenerateRequestSchema)` to create a new message.
  */
 export const GenerateRequestSchema: GenMessage<GenerateRequest> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 1);
+  messageDesc(file_weaver_gateway_v1_gateway, 9);
 
 /**
  * GenerateStreamRequest asks for one completion, streamed. Its fields mean
@@ -175,6 +586,63 @@ export type GenerateStreamRequest = Message$1<"weaver.gateway.v1.GenerateStreamR
    * @generated from field: map<string, string> metadata = 8;
    */
   metadata: { [key: string]: string };
+
+  /**
+   * Tools the model may ask to call.
+   *
+   * @generated from field: repeated weaver.gateway.v1.Tool tools = 9;
+   */
+  tools: Tool[];
+
+  /**
+   * Whether and which tool the model must call; the provider's default when unset.
+   *
+   * @generated from field: weaver.gateway.v1.ToolChoice tool_choice = 10;
+   */
+  toolChoice?: ToolChoice | undefined;
+
+  /**
+   * Whether the model may ask for several calls in one turn; the provider's default when unset.
+   *
+   * @generated from field: optional bool parallel_tool_calls = 11;
+   */
+  parallelToolCalls?: boolean | undefined;
+
+  /**
+   * The form of the answer's text; plain text when unset.
+   *
+   * @generated from field: weaver.gateway.v1.ResponseFormat response_format = 12;
+   */
+  responseFormat?: ResponseFormat | undefined;
+
+  /**
+   * How hard a reasoning model thinks (OpenAI's reasoning_effort).
+   *
+   * @generated from field: weaver.gateway.v1.ReasoningEffort reasoning_effort = 13;
+   */
+  reasoningEffort: ReasoningEffort;
+
+  /**
+   * The most tokens a reasoning model may think with (Anthropic's thinking
+   * budget, at least 1,024 and below max_tokens); it turns thinking on.
+   *
+   * @generated from field: optional uint32 reasoning_budget_tokens = 14;
+   */
+  reasoningBudgetTokens?: number | undefined;
+
+  /**
+   * Asks for repeatable sampling, where the provider supports it.
+   *
+   * @generated from field: optional int64 seed = 15;
+   */
+  seed?: bigint | undefined;
+
+  /**
+   * A stable id of the end user, sent to the provider for abuse monitoring.
+   *
+   * @generated from field: optional string user = 16;
+   */
+  user?: string | undefined;
 };
 
 /**
@@ -182,7 +650,7 @@ export type GenerateStreamRequest = Message$1<"weaver.gateway.v1.GenerateStreamR
  * Use `create(GenerateStreamRequestSchema)` to create a new message.
  */
 export const GenerateStreamRequestSchema: GenMessage<GenerateStreamRequest> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 2);
+  messageDesc(file_weaver_gateway_v1_gateway, 10);
 
 /**
  * Usage counts tokens as the provider reported them.
@@ -210,6 +678,20 @@ export type Usage = Message$1<"weaver.gateway.v1.Usage"> & {
    * @generated from field: uint32 total_tokens = 3;
    */
   totalTokens: number;
+
+  /**
+   * Of input_tokens, those read from the provider's prompt cache.
+   *
+   * @generated from field: uint32 cached_input_tokens = 4;
+   */
+  cachedInputTokens: number;
+
+  /**
+   * Of output_tokens, those spent on reasoning.
+   *
+   * @generated from field: uint32 reasoning_tokens = 5;
+   */
+  reasoningTokens: number;
 };
 
 /**
@@ -217,7 +699,7 @@ export type Usage = Message$1<"weaver.gateway.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 3);
+  messageDesc(file_weaver_gateway_v1_gateway, 11);
 
 /**
  * UpstreamInfo says who served a request and how it travelled.
@@ -287,7 +769,7 @@ export type UpstreamInfo = Message$1<"weaver.gateway.v1.UpstreamInfo"> & {
  * Use `create(UpstreamInfoSchema)` to create a new message.
  */
 export const UpstreamInfoSchema: GenMessage<UpstreamInfo> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 4);
+  messageDesc(file_weaver_gateway_v1_gateway, 12);
 
 /**
  * GenerateResponse is one completion.
@@ -338,12 +820,33 @@ export type GenerateResponse = Message$1<"weaver.gateway.v1.GenerateResponse"> &
   upstream?: UpstreamInfo | undefined;
 
   /**
-   * Kinds of content besides plain text that the model produced: "tool_calls" and "thinking"
-   * are not carried by this API yet and are left out of `text`; "refusal" text is in `text`.
+   * Kinds of content the model produced that this API does not carry, left
+   * out of every field (none today; kept for what providers add next).
    *
    * @generated from field: repeated string non_text_content = 7;
    */
   nonTextContent: string[];
+
+  /**
+   * The tool calls the model asked for (finish_reason TOOL_CALLS), in order.
+   *
+   * @generated from field: repeated weaver.gateway.v1.ToolCall tool_calls = 8;
+   */
+  toolCalls: ToolCall[];
+
+  /**
+   * The model's reasoning, where the provider returns it.
+   *
+   * @generated from field: repeated weaver.gateway.v1.Reasoning reasoning = 9;
+   */
+  reasoning: Reasoning[];
+
+  /**
+   * The model declined to answer, and said why; `text` is empty then.
+   *
+   * @generated from field: string refusal = 10;
+   */
+  refusal: string;
 };
 
 /**
@@ -351,7 +854,7 @@ export type GenerateResponse = Message$1<"weaver.gateway.v1.GenerateResponse"> &
  * Use `create(GenerateResponseSchema)` to create a new message.
  */
 export const GenerateResponseSchema: GenMessage<GenerateResponse> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 5);
+  messageDesc(file_weaver_gateway_v1_gateway, 13);
 
 /**
  * GenerateStreamResponse is one event of a stream: exactly one field is set.
@@ -386,6 +889,22 @@ export type GenerateStreamResponse = Message$1<"weaver.gateway.v1.GenerateStream
      */
     value: StreamFinish;
     case: "finish";
+  } | {
+    /**
+     * A piece of a tool call.
+     *
+     * @generated from field: weaver.gateway.v1.ToolCallDelta tool_call = 4;
+     */
+    value: ToolCallDelta;
+    case: "toolCall";
+  } | {
+    /**
+     * A piece of the model's reasoning.
+     *
+     * @generated from field: weaver.gateway.v1.ReasoningDelta reasoning = 5;
+     */
+    value: ReasoningDelta;
+    case: "reasoning";
   } | { case: undefined; value?: undefined };
 };
 
@@ -394,7 +913,7 @@ export type GenerateStreamResponse = Message$1<"weaver.gateway.v1.GenerateStream
  * Use `create(GenerateStreamResponseSchema)` to create a new message.
  */
 export const GenerateStreamResponseSchema: GenMessage<GenerateStreamResponse> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 6);
+  messageDesc(file_weaver_gateway_v1_gateway, 14);
 
 /**
  * StreamStart opens a stream.
@@ -422,7 +941,7 @@ export type StreamStart = Message$1<"weaver.gateway.v1.StreamStart"> & {
  * Use `create(StreamStartSchema)` to create a new message.
  */
 export const StreamStartSchema: GenMessage<StreamStart> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 7);
+  messageDesc(file_weaver_gateway_v1_gateway, 15);
 
 /**
  * StreamDelta carries text in the order it was generated.
@@ -436,6 +955,13 @@ export type StreamDelta = Message$1<"weaver.gateway.v1.StreamDelta"> & {
    * @generated from field: string text = 1;
    */
   text: string;
+
+  /**
+   * Text of a refusal to append, when the model declines (then `text` stays empty).
+   *
+   * @generated from field: string refusal = 2;
+   */
+  refusal: string;
 };
 
 /**
@@ -443,7 +969,86 @@ export type StreamDelta = Message$1<"weaver.gateway.v1.StreamDelta"> & {
  * Use `create(StreamDeltaSchema)` to create a new message.
  */
 export const StreamDeltaSchema: GenMessage<StreamDelta> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 8);
+  messageDesc(file_weaver_gateway_v1_gateway, 16);
+
+/**
+ * ToolCallDelta is a piece of one tool call. The first piece of a call has its
+ * id and name; every piece appends to the arguments of the call at `index`.
+ * StreamFinish holds every call assembled.
+ *
+ * @generated from message weaver.gateway.v1.ToolCallDelta
+ */
+export type ToolCallDelta = Message$1<"weaver.gateway.v1.ToolCallDelta"> & {
+  /**
+   * Which call of this turn, from 0.
+   *
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * The call's id, in its first piece only.
+   *
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * The tool's name, in its first piece only.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * JSON text to append to the call's arguments.
+   *
+   * @generated from field: string arguments = 4;
+   */
+  arguments: string;
+};
+
+/**
+ * Describes the message weaver.gateway.v1.ToolCallDelta.
+ * Use `create(ToolCallDeltaSchema)` to create a new message.
+ */
+export const ToolCallDeltaSchema: GenMessage<ToolCallDelta> = /*@__PURE__*/
+  messageDesc(file_weaver_gateway_v1_gateway, 17);
+
+/**
+ * ReasoningDelta is a piece of the model's reasoning.
+ *
+ * @generated from message weaver.gateway.v1.ReasoningDelta
+ */
+export type ReasoningDelta = Message$1<"weaver.gateway.v1.ReasoningDelta"> & {
+  /**
+   * Which reasoning block of this turn, from 0.
+   *
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * Text to append.
+   *
+   * @generated from field: string text = 2;
+   */
+  text: string;
+
+  /**
+   * The block's signature, when it arrives (Anthropic sends it last).
+   *
+   * @generated from field: string signature = 3;
+   */
+  signature: string;
+};
+
+/**
+ * Describes the message weaver.gateway.v1.ReasoningDelta.
+ * Use `create(ReasoningDeltaSchema)` to create a new message.
+ */
+export const ReasoningDeltaSchema: GenMessage<ReasoningDelta> = /*@__PURE__*/
+  messageDesc(file_weaver_gateway_v1_gateway, 18);
 
 /**
  * StreamFinish closes a stream.
@@ -478,6 +1083,27 @@ export type StreamFinish = Message$1<"weaver.gateway.v1.StreamFinish"> & {
    * @generated from field: repeated string non_text_content = 4;
    */
   nonTextContent: string[];
+
+  /**
+   * Every tool call of the stream, assembled from its pieces.
+   *
+   * @generated from field: repeated weaver.gateway.v1.ToolCall tool_calls = 5;
+   */
+  toolCalls: ToolCall[];
+
+  /**
+   * The reasoning of the stream, assembled from its pieces.
+   *
+   * @generated from field: repeated weaver.gateway.v1.Reasoning reasoning = 6;
+   */
+  reasoning: Reasoning[];
+
+  /**
+   * The refusal, assembled from its pieces.
+   *
+   * @generated from field: string refusal = 7;
+   */
+  refusal: string;
 };
 
 /**
@@ -485,7 +1111,7 @@ export type StreamFinish = Message$1<"weaver.gateway.v1.StreamFinish"> & {
  * Use `create(StreamFinishSchema)` to create a new message.
  */
 export const StreamFinishSchema: GenMessage<StreamFinish> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 9);
+  messageDesc(file_weaver_gateway_v1_gateway, 19);
 
 /**
  * PoolStatsRequest takes no parameters.
@@ -500,7 +1126,7 @@ export type PoolStatsRequest = Message$1<"weaver.gateway.v1.PoolStatsRequest"> &
  * Use `create(PoolStatsRequestSchema)` to create a new message.
  */
 export const PoolStatsRequestSchema: GenMessage<PoolStatsRequest> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 10);
+  messageDesc(file_weaver_gateway_v1_gateway, 20);
 
 /**
  * PoolCounters are counted from the pools' own sockets. Counters ending in
@@ -613,7 +1239,7 @@ export type PoolCounters = Message$1<"weaver.gateway.v1.PoolCounters"> & {
  * Use `create(PoolCountersSchema)` to create a new message.
  */
 export const PoolCountersSchema: GenMessage<PoolCounters> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 11);
+  messageDesc(file_weaver_gateway_v1_gateway, 21);
 
 /**
  * OriginPoolStats is one upstream origin's pool.
@@ -656,7 +1282,7 @@ export type OriginPoolStats = Message$1<"weaver.gateway.v1.OriginPoolStats"> & {
  * Use `create(OriginPoolStatsSchema)` to create a new message.
  */
 export const OriginPoolStatsSchema: GenMessage<OriginPoolStats> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 12);
+  messageDesc(file_weaver_gateway_v1_gateway, 22);
 
 /**
  * PoolStatsResponse is a snapshot of every upstream pool.
@@ -691,7 +1317,7 @@ export type PoolStatsResponse = Message$1<"weaver.gateway.v1.PoolStatsResponse">
  * Use `create(PoolStatsResponseSchema)` to create a new message.
  */
 export const PoolStatsResponseSchema: GenMessage<PoolStatsResponse> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 13);
+  messageDesc(file_weaver_gateway_v1_gateway, 23);
 
 /**
  * ListModelsRequest takes no parameters.
@@ -706,7 +1332,7 @@ export type ListModelsRequest = Message$1<"weaver.gateway.v1.ListModelsRequest">
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 14);
+  messageDesc(file_weaver_gateway_v1_gateway, 24);
 
 /**
  * Deployment is one place a model is served, and how it is doing.
@@ -790,7 +1416,7 @@ export type Deployment = Message$1<"weaver.gateway.v1.Deployment"> & {
  * Use `create(DeploymentSchema)` to create a new message.
  */
 export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 15);
+  messageDesc(file_weaver_gateway_v1_gateway, 25);
 
 /**
  * ModelInfo is one routable model.
@@ -832,7 +1458,7 @@ export type ModelInfo = Message$1<"weaver.gateway.v1.ModelInfo"> & {
  * Use `create(ModelInfoSchema)` to create a new message.
  */
 export const ModelInfoSchema: GenMessage<ModelInfo> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 16);
+  messageDesc(file_weaver_gateway_v1_gateway, 26);
 
 /**
  * ListModelsResponse lists the routable models, sorted by name.
@@ -853,7 +1479,88 @@ export type ListModelsResponse = Message$1<"weaver.gateway.v1.ListModelsResponse
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_weaver_gateway_v1_gateway, 17);
+  messageDesc(file_weaver_gateway_v1_gateway, 27);
+
+/**
+ * ToolChoiceMode says whether the model must call a tool.
+ *
+ * @generated from enum weaver.gateway.v1.ToolChoiceMode
+ */
+export enum ToolChoiceMode {
+  /**
+   * The provider's default: auto when tools are given.
+   *
+   * @generated from enum value: TOOL_CHOICE_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The model decides.
+   *
+   * @generated from enum value: TOOL_CHOICE_MODE_AUTO = 1;
+   */
+  AUTO = 1,
+
+  /**
+   * The model calls none (it answers in text).
+   *
+   * @generated from enum value: TOOL_CHOICE_MODE_NONE = 2;
+   */
+  NONE = 2,
+
+  /**
+   * The model calls at least one.
+   *
+   * @generated from enum value: TOOL_CHOICE_MODE_REQUIRED = 3;
+   */
+  REQUIRED = 3,
+}
+
+/**
+ * Describes the enum weaver.gateway.v1.ToolChoiceMode.
+ */
+export const ToolChoiceModeSchema: GenEnum<ToolChoiceMode> = /*@__PURE__*/
+  enumDesc(file_weaver_gateway_v1_gateway, 0);
+
+/**
+ * ReasoningEffort asks a reasoning model how hard to think.
+ *
+ * @generated from enum weaver.gateway.v1.ReasoningEffort
+ */
+export enum ReasoningEffort {
+  /**
+   * The provider's default.
+   *
+   * @generated from enum value: REASONING_EFFORT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: REASONING_EFFORT_MINIMAL = 1;
+   */
+  MINIMAL = 1,
+
+  /**
+   * @generated from enum value: REASONING_EFFORT_LOW = 2;
+   */
+  LOW = 2,
+
+  /**
+   * @generated from enum value: REASONING_EFFORT_MEDIUM = 3;
+   */
+  MEDIUM = 3,
+
+  /**
+   * @generated from enum value: REASONING_EFFORT_HIGH = 4;
+   */
+  HIGH = 4,
+}
+
+/**
+ * Describes the enum weaver.gateway.v1.ReasoningEffort.
+ */
+export const ReasoningEffortSchema: GenEnum<ReasoningEffort> = /*@__PURE__*/
+  enumDesc(file_weaver_gateway_v1_gateway, 1);
 
 /**
  * FinishReason says why generation stopped.
@@ -901,7 +1608,7 @@ export enum FinishReason {
  * Describes the enum weaver.gateway.v1.FinishReason.
  */
 export const FinishReasonSchema: GenEnum<FinishReason> = /*@__PURE__*/
-  enumDesc(file_weaver_gateway_v1_gateway, 0);
+  enumDesc(file_weaver_gateway_v1_gateway, 2);
 
 /**
  * GatewayService generates text with large language models. The gateway routes
