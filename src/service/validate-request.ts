@@ -1,3 +1,4 @@
+import type { ReasoningEffort, ToolChoiceMode } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { ChatRequest } from "../providers/provider.js";
 
@@ -9,15 +10,64 @@ export interface ValidationLimits {
   maxRequestBytes: number;
 }
 
-/** What a caller asks for, whichever API it came through (GenerateRequest fits it as it is). */
+/**
+ * What a caller asks for, whichever API it came through: GenerateRequest's fields, as plain
+ * objects (a GenerateRequest fits it as it is; the OpenAI API builds the same from its JSON).
+ */
 export interface GenerationInput {
   model: string;
-  messages: { role: string; content: string }[];
+  messages: InputMessage[];
   system?: string | undefined;
   maxTokens?: number | undefined;
   temperature?: number | undefined;
   topP?: number | undefined;
   stop: string[];
+  tools?: InputTool[] | undefined;
+  toolChoice?: { choice: OneOf<{ mode: ToolChoiceMode; toolName: string }> } | undefined;
+  parallelToolCalls?: boolean | undefined;
+  responseFormat?:
+    | { format: OneOf<{ text: boolean; jsonObject: boolean; jsonSchema: InputJsonSchema }> }
+    | undefined;
+  reasoningEffort?: ReasoningEffort | undefined;
+  reasoningBudgetTokens?: number | undefined;
+  seed?: bigint | undefined;
+  user?: string | undefined;
+}
+
+/** A protobuf-es oneof: the case that is set and its value, or none. */
+type OneOf<T> =
+  | { [K in keyof T]: { case: K; value: T[K] } }[keyof T]
+  | { case: undefined; value?: undefined };
+
+export interface InputMessage {
+  role: string;
+  content: string;
+  parts?: { part: OneOf<{ text: string; image: InputImage }> }[] | undefined;
+  toolCalls?: { id: string; name: string; arguments: string }[] | undefined;
+  toolCallId?: string | undefined;
+  isError?: boolean | undefined;
+  reasoning?:
+    | { text: string; signature?: string | undefined; redactedData?: string | undefined }[]
+    | undefined;
+}
+
+export interface InputImage {
+  source: OneOf<{ url: string; data: Uint8Array }>;
+  mediaType: string;
+}
+
+export interface InputTool {
+  name: string;
+  description?: string | undefined;
+  parametersJson?: string | undefined;
+  strict?: boolean | undefined;
+}
+
+export interface InputJsonSchema {
+  name: string;
+  schemaJson: string;
+  description?: string | undefined;
+  strict?: boolean | undefined;
 }
 
 /**
