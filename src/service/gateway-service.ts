@@ -10,6 +10,8 @@ import { toConnectError } from "./connect-errors.js";
 import type { GenerationCall, GenerationCalls } from "./generation-calls.js";
 import { rpcArrival } from "./rpc-arrival.js";
 import {
+  contentToProto,
+  deltaToProto,
   finishReasonToProto,
   modelsToProto,
   poolStatsToProto,
@@ -44,6 +46,7 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
           model: routed.model.name,
           upstream: upstreamToProto(routed, result.upstream),
           nonTextContent: result.nonTextContent,
+          ...contentToProto(result),
         };
       } catch (error) {
         throw toConnectError(error, ctx.signal);
@@ -67,9 +70,6 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
               upstream = upstreamToProto(routed, step.upstream);
               yield { event: { case: "start", value: { id: step.id, model: routed.model.name } } };
               break;
-            case "delta":
-              yield { event: { case: "delta", value: { text: step.text } } };
-              break;
             case "finish": {
               const { finishReason, usage, nonTextContent } = step;
               const value = {
@@ -77,10 +77,13 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
                 usage: usageToProto(usage),
                 upstream,
                 nonTextContent,
+                ...contentToProto(step),
               };
               yield { event: { case: "finish", value } };
               break;
             }
+            default:
+              yield deltaToProto(step);
           }
         }
       } catch (error) {

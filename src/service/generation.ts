@@ -76,7 +76,10 @@ export async function generateStream(
         await iterator.return?.();
         throw error;
       }
-      if (head.at(-1)?.type === "delta") observer.firstToken(deployment, startedAt);
+      // The first piece of content of any kind (text, a tool call, reasoning) is the first token.
+      const first = head.at(-1)?.type;
+      if (first !== undefined && first !== "start" && first !== "finish")
+        observer.firstToken(deployment, startedAt);
       return { iterator, head, startedAt };
     },
     bounds,

@@ -1,6 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  type GenerateStreamResponseSchema,
   type ListModelsResponseSchema,
   type PoolCountersSchema,
   type PoolStatsResponseSchema,
@@ -8,7 +9,13 @@ import {
   type UpstreamInfoSchema,
   type UsageSchema,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
-import type { FinishReason, TokenUsage, UpstreamFacts } from "../providers/provider.js";
+import type {
+  ContentDelta,
+  FinishReason,
+  ParsedCompletion,
+  TokenUsage,
+  UpstreamFacts,
+} from "../providers/provider.js";
 import type { RoutableModel, Routed } from "../router/model-router.js";
 import type { CountersSnapshot, OriginSnapshot } from "../upstream/origin-counters.js";
 
@@ -28,8 +35,49 @@ export function usageToProto(
   usage: TokenUsage | undefined,
 ): MessageInitShape<typeof UsageSchema> | undefined {
   if (usage === undefined) return undefined;
-  const { inputTokens, outputTokens } = usage;
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+  const { inputTokens, outputTokens, cachedInputTokens = 0, reasoningTokens = 0 } = usage;
+  return {
+    inputTokens,
+    outputTokens,
+    totalTokens: inputTokens + outputTokens,
+    cachedInputTokens,
+    reasoningTokens,
+  };
+}
+
+/** Tool calls, reasoning and refusal, as GenerateResponse and StreamFinish carry them. */
+export function contentToProto({
+  toolCalls,
+  reasoning,
+  refusal,
+}: Pick<ParsedCompletion, "toolCalls" | "reasoning" | "refusal">) {
+  return {
+    toolCalls,
+    reasoning: reasoning.map(({ text, signature = "", redactedData = "" }) => ({
+      text,
+      signature,
+      redactedData,
+    })),
+    refusal,
+  };
+}
+
+/** A stream's pieces as GenerateStreamResponse events. */
+export function deltaToProto(delta: ContentDelta): MessageInitShape<typeof GenerateStreamResponseSchema> {
+  switch (delta.type) {
+    case "delta":
+      return { event: { case: "delta", value: { text: delta.text } } };
+    case "refusal_delta":
+      return { event: { case: "delta", value: { refusal: delta.text } } };
+    case "tool_call_delta": {
+      const { index, id = "", name = "", arguments: args } = delta;
+      return { event: { case: "toolCall", value: { index, id, name, arguments: args } } };
+    }
+    case "reasoning_delta": {
+      const { index, text = "", signature = "" } = delta;
+      return { event: { case: "reasoning", value: { index, text, signature } } };
+    }
+  }
 }
 
 /** Who served a request and how; before the stream has started, only who. */

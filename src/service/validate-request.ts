@@ -1,12 +1,17 @@
-import type { ReasoningEffort, ToolChoiceMode } from "../../gen/weaver/gateway/v1/gateway_pb.js";
-import { GatewayError } from "../errors/gateway-error.js";
+import { ReasoningEffort, type ToolChoiceMode } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { ChatRequest } from "../providers/provider.js";
+import { invalid } from "./invalid-field.js";
+import { RequestSize } from "./request-size.js";
+import { validateMessages } from "./validate-messages.js";
+import { validateTools } from "./validate-tools.js";
 
 export const MAX_TOKENS_LIMIT = 1_000_000;
 const MAX_STOP_SEQUENCES = 4;
+/** The smallest thinking budget Anthropic takes. */
+const MIN_REASONING_BUDGET = 1024;
 
 export interface ValidationLimits {
-  /** server.max_request_bytes: the most text (messages, system, stop) one request may carry. */
+  /** server.max_request_bytes: the most one request may carry (text, images, tool schemas and arguments). */
   maxRequestBytes: number;
 }
 
@@ -80,19 +85,10 @@ export function validateRequest(
 ): Omit<ChatRequest, "model"> {
   if (request.model.trim() === "") invalid("model", "is required");
   if (request.messages.length === 0) invalid("messages", "must hold at least one message");
-  const system: string[] = request.system === undefined ? [] : [request.system];
-  const messages: ChatRequest["messages"] = [];
-  let textBytes = Buffer.byteLength(request.system ?? "");
-  request.messages.forEach(({ role, content }, i) => {
-    if (content.trim() === "") invalid(`messages[${i}].content`, "must not be empty");
-    textBytes += Buffer.byteLength(content);
-    if (role === "system") system.push(content);
-    else if (role === "user") messages.push({ role, content: [{ type: "text", text: content }] });
-    else if (role === "assistant")
-      messages.push({ role, content: [{ type: "text", text: content }], toolCalls: [], reasoning: [] });
-    else invalid(`messages[${i}].role`, `must be "user", "assistant" or "system", not "${role}"`);
-  });
-  if (messages.length === 0) invalid("messages", "must hold a user or assistant message");
+  const size = new RequestSize(limits.maxRequestBytes);
+  size.add(request.system);
+  const { messages, system } = validateMessages(request.messages, size);
+  if (request.system !== undefined) system.unshift(request.system);
   if (request.maxTokens !== undefined && (request.maxTokens < 1 || request.maxTokens > MAX_TOKENS_LIMIT)) {
     invalid("max_tokens", `must be between 1 and ${MAX_TOKENS_LIMIT}, not ${request.maxTokens}`);
   }
@@ -102,14 +98,11 @@ export function validateRequest(
     invalid("stop", `holds at most ${MAX_STOP_SEQUENCES} sequences`);
   request.stop.forEach((stop, i) => {
     if (stop === "") invalid(`stop[${i}]`, "must not be empty");
-    textBytes += Buffer.byteLength(stop);
+    size.add(stop);
   });
-  if (textBytes > limits.maxRequestBytes) {
-    invalid(
-      "messages",
-      `carry ${textBytes} bytes of text, over the limit of ${limits.maxRequestBytes} bytes`,
-    );
-  }
+  const tools = validateTools(request, size);
+  size.add(request.user);
+  size.check();
   return {
     messages,
     ...(system.length > 0 ? { system: system.join("\n\n") } : {}),
@@ -117,15 +110,46 @@ export function validateRequest(
     ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
     ...(request.topP === undefined ? {} : { topP: request.topP }),
     stop: request.stop,
-    tools: [],
+    ...tools,
+    ...reasoningOf(request),
+    ...(request.seed === undefined ? {} : { seed: seedOf(request.seed) }),
+    ...(request.user ? { user: request.user } : {}),
   };
+}
+
+function reasoningOf({
+  reasoningEffort,
+  reasoningBudgetTokens: budget,
+  maxTokens,
+}: GenerationInput): Pick<ChatRequest, "reasoningEffort" | "reasoningBudgetTokens"> {
+  if (budget !== undefined) {
+    if (budget < MIN_REASONING_BUDGET)
+      invalid("reasoning_budget_tokens", `must be at least ${MIN_REASONING_BUDGET}, not ${budget}`);
+    if (maxTokens !== undefined && budget >= maxTokens)
+      invalid("reasoning_budget_tokens", `must be below max_tokens (${maxTokens}), not ${budget}`);
+  }
+  const effort = reasoningEffort === undefined ? undefined : EFFORTS[reasoningEffort];
+  return {
+    ...(effort ? { reasoningEffort: effort } : {}),
+    ...(budget === undefined ? {} : { reasoningBudgetTokens: budget }),
+  };
+}
+
+const EFFORTS: Record<ReasoningEffort, ChatRequest["reasoningEffort"]> = {
+  [ReasoningEffort.UNSPECIFIED]: undefined,
+  [ReasoningEffort.MINIMAL]: "minimal",
+  [ReasoningEffort.LOW]: "low",
+  [ReasoningEffort.MEDIUM]: "medium",
+  [ReasoningEffort.HIGH]: "high",
+};
+
+function seedOf(seed: bigint): number {
+  if (seed > BigInt(Number.MAX_SAFE_INTEGER) || seed < BigInt(Number.MIN_SAFE_INTEGER))
+    invalid("seed", `must be a safe integer (at most 2^53 - 1 either way), not ${seed}`);
+  return Number(seed);
 }
 
 function checkRange(field: string, value: number | undefined, max: number): void {
   if (value !== undefined && !(value >= 0 && value <= max))
     invalid(field, `must be between 0 and ${max}, not ${value}`);
-}
-
-function invalid(field: string, problem: string): never {
-  throw new GatewayError("invalid_argument", `${field} ${problem}`, { reason: "INVALID_FIELD" });
 }
