@@ -60,16 +60,16 @@ const FLAVOURS: FlavourCase[] = [
     text: "", // only tool calls: no text at all
     outputTokens: 2 * TOOL_CALL_FRAGMENTS, // the fake's two default tool calls
     finishReason: FinishReason.TOOL_CALLS,
-    nonTextContent: ["tool_calls"],
+    nonTextContent: [], // the contract carries tool calls now
     idPrefix: "chatcmpl-",
   },
   {
     flavour: "refusal",
     says: REFUSAL,
-    text: REFUSAL, // a refusal arrives as the text
+    text: "", // a refusal has its own field, and the text stays empty
     outputTokens: tokenize(REFUSAL).length,
     finishReason: FinishReason.STOP,
-    nonTextContent: ["refusal"],
+    nonTextContent: [],
     idPrefix: "chatcmpl-",
   },
 ];

@@ -86,7 +86,7 @@ describe("a complete stream", () => {
         {
           type: "finish",
           finishReason: "length",
-          usage: { inputTokens: 19, outputTokens: 10 },
+          usage: { inputTokens: 19, outputTokens: 10, cachedInputTokens: 0, reasoningTokens: 0 },
           nonTextContent: [],
         },
       ]);

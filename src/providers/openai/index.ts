@@ -38,7 +38,7 @@ export function createOpenAIProvider(
   const format: WireFormat = {
     path: "/chat/completions",
     headers,
-    requestBody: chatCompletionBody,
+    requestBody: (request, stream) => chatCompletionBody(request, stream, name),
     parseCompletion: (json) => parseChatCompletion(json, name),
     readStream: (body) => readChatStream(body, name),
     httpError: (status, text, responseHeaders) => httpError(status, text, responseHeaders, name),

@@ -1,21 +1,44 @@
-import type { ChatRequest, ContentPart } from "../provider.js";
+import type { ChatRequest, ResponseFormat, ToolChoice, ToolDefinition } from "../provider.js";
+import { unsupported } from "./errors.js";
+import { chatMessages } from "./messages.js";
 
-/** The body of `POST /chat/completions` for a ChatRequest. */
-export function chatCompletionBody(request: ChatRequest, stream: boolean): string {
-  const messages: { role: string; content: string }[] = [];
-  if (request.system !== undefined) messages.push({ role: "system", content: request.system });
-  for (const message of request.messages)
-    messages.push({ role: message.role, content: textOf(message.content) });
+/**
+ * The body of `POST /chat/completions` for a ChatRequest. Only what the caller set is sent: an
+ * unset field is left out, never sent as null. A field Chat Completions has no place for is
+ * refused, naming it, rather than dropped.
+ */
+export function chatCompletionBody(request: ChatRequest, stream: boolean, provider: string): string {
+  if (request.reasoningBudgetTokens !== undefined) {
+    throw unsupported(provider, "reasoning_budget_tokens", "OpenAI's API takes reasoning_effort instead");
+  }
   return JSON.stringify({
     model: request.model,
-    messages,
+    messages: chatMessages(request, provider),
     max_tokens: request.maxTokens,
     temperature: request.temperature,
     top_p: request.topP,
     stop: request.stop.length > 0 ? request.stop : undefined,
+    tools: request.tools.length > 0 ? request.tools.map(tool) : undefined,
+    tool_choice: request.toolChoice && toolChoice(request.toolChoice),
+    parallel_tool_calls: request.parallelToolCalls,
+    response_format: request.responseFormat && responseFormat(request.responseFormat),
+    reasoning_effort: request.reasoningEffort,
+    seed: request.seed,
+    user: request.user,
     ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
   });
 }
 
-const textOf = (parts: ContentPart[]) =>
-  parts.map((part) => (part.type === "text" ? part.text : "")).join("");
+function tool({ name, description, parameters, strict }: ToolDefinition) {
+  return { type: "function", function: { name, description, parameters, strict } };
+}
+
+function toolChoice(choice: ToolChoice) {
+  return choice.type === "tool" ? { type: "function", function: { name: choice.name } } : choice.type;
+}
+
+function responseFormat(format: ResponseFormat) {
+  if (format.type !== "json_schema") return { type: format.type };
+  const { name, description, schema, strict } = format;
+  return { type: "json_schema", json_schema: { name, description, schema, strict } };
+}

@@ -4,10 +4,26 @@ import { decodeSse, parseEventData } from "../sse-decoder.js";
 import { streamError } from "./errors.js";
 import { type OpenAIUsage, toFinishReason, toUsage } from "./finish-reason.js";
 
+/** A piece of a tool call: id, type and name come in its first piece only. */
+interface ToolCallChunk {
+  index?: number;
+  id?: string | null;
+  function?: { name?: string | null; arguments?: string | null } | null;
+}
+
 interface ChatCompletionChunk {
   id?: string;
   choices?: {
-    delta?: { content?: string | null; refusal?: string | null; tool_calls?: unknown[] | null };
+    delta?: {
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: ToolCallChunk[] | null;
+      function_call?: unknown;
+      /** vLLM and DeepSeek. */
+      reasoning_content?: string | null;
+      /** OpenRouter, and vLLM since 0.10. */
+      reasoning?: string | null;
+    };
     finish_reason?: string | null;
   }[];
   usage?: OpenAIUsage | null;
@@ -15,10 +31,11 @@ interface ChatCompletionChunk {
 }
 
 /**
- * Turns a `chat.completion.chunk` SSE stream into an id, deltas and one finish event. The
+ * Turns a `chat.completion.chunk` SSE stream into an id, pieces and one finish event. The
  * finish waits for `[DONE]`, since usage arrives in a chunk after the finish reason. Azure's
  * empty first chunk, `usage: null` on every chunk, padding fields and repeated finish reasons
- * all pass through the same reading; an `error` object anywhere ends the stream with it.
+ * all pass through the same reading; an `error` object anywhere ends the stream with it. The
+ * pieces are passed on as they come: the StreamAssembler puts them together.
  */
 export async function* readChatStream(
   body: AsyncIterable<Uint8Array>,
@@ -27,6 +44,7 @@ export async function* readChatStream(
   let finishReason: FinishReason = "unspecified";
   let usage: TokenUsage | undefined;
   const nonText = new Set<NonTextContent>();
+  const toolCalls = new ToolCallIndexes();
   let sawId = false;
   for await (const event of decodeSse(body, provider)) {
     if (event.data === "[DONE]") {
@@ -41,16 +59,43 @@ export async function* readChatStream(
     }
     const choice = chunk.choices?.[0];
     const delta = choice?.delta;
+    const reasoning = delta?.reasoning_content ?? delta?.reasoning;
+    if (reasoning) yield { type: "reasoning_delta", index: 0, text: reasoning };
     if (delta?.content) yield { type: "delta", text: delta.content };
-    if (delta?.refusal) {
-      nonText.add("refusal");
-      yield { type: "delta", text: delta.refusal };
+    if (delta?.refusal) yield { type: "refusal_delta", text: delta.refusal };
+    for (const call of delta?.tool_calls ?? []) {
+      yield {
+        type: "tool_call_delta",
+        index: toolCalls.of(call),
+        ...(call.id ? { id: call.id } : {}),
+        ...(call.function?.name ? { name: call.function.name } : {}),
+        arguments: call.function?.arguments ?? "",
+      };
     }
-    if (delta?.tool_calls?.length) nonText.add("tool_calls");
+    // The deprecated single call has no id to answer it with: named, not carried.
+    if (delta?.function_call) nonText.add("tool_calls");
     if (choice?.finish_reason) finishReason = toFinishReason(choice.finish_reason);
     if (chunk.usage) usage = toUsage(chunk.usage);
   }
   throw new GatewayError("unavailable", `${provider} ended the stream before [DONE]`, {
     reason: "UPSTREAM_STREAM_CUT",
   });
+}
+
+/**
+ * Each piece's call index. OpenAI numbers every piece; a few compatible servers leave `index` out
+ * and send each call whole or in order: then a piece with an id begins the next call, and one
+ * without continues the last.
+ */
+class ToolCallIndexes {
+  private count = 0;
+
+  of(call: ToolCallChunk): number {
+    if (typeof call.index === "number") {
+      this.count = Math.max(this.count, call.index + 1);
+      return call.index;
+    }
+    if (call.id || this.count === 0) this.count++;
+    return this.count - 1;
+  }
 }

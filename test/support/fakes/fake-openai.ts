@@ -1,6 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { FakeUpstream, type FakeUpstreamOptions } from "./fake-upstream.js";
-import { completionJson, type OpenAIAnswer, planOpenAI, streamEvents } from "./openai-format.js";
+import {
+  completionJson,
+  type OpenAIAnswer,
+  type OpenAIRequestBody,
+  planOpenAI,
+  streamEvents,
+} from "./openai-format.js";
 import {
   type ErrorScenario,
   errorHeaders,
@@ -56,6 +62,50 @@ export function openAIErrorBody(
   };
 }
 
+/** The request fields of Chat Completions (openai 6's ChatCompletionCreateParams); OpenAI refuses others. */
+const REQUEST_FIELDS = new Set(
+  `messages model audio frequency_penalty function_call functions logit_bias logprobs max_completion_tokens
+  max_tokens metadata modalities moderation n parallel_tool_calls prediction presence_penalty prompt_cache_key
+  prompt_cache_options prompt_cache_retention reasoning_effort response_format safety_identifier seed
+  service_tier stop store stream stream_options temperature tool_choice tools top_logprobs top_p user
+  verbosity web_search_options`.split(/\s+/),
+);
+
+interface WireMessage {
+  role?: unknown;
+  tool_call_id?: unknown;
+  tool_calls?: { id?: unknown }[];
+}
+
+/** What OpenAI refuses with a 400 in a body that parsed: an unknown field, a tool turn out of place. */
+function requestProblem(body: Record<string, unknown>): string | undefined {
+  const unknown = Object.keys(body).find((key) => !REQUEST_FIELDS.has(key));
+  if (unknown !== undefined) return `Unrecognized request argument supplied: ${unknown}`;
+  const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
+  for (const field of ["tool_choice", "parallel_tool_calls"]) {
+    if (body[field] !== undefined && !hasTools)
+      return `Invalid value for '${field}': '${field}' is only allowed when 'tools' are specified.`;
+  }
+  return toolTurnProblem(body.messages as WireMessage[]);
+}
+
+/** Each assistant turn's tool calls must be answered by the tool turns right after it, and only they. */
+function toolTurnProblem(messages: WireMessage[]): string | undefined {
+  let open: string[] = [];
+  for (const [i, message] of messages.entries()) {
+    if (message.role === "tool") {
+      if (!open.includes(String(message.tool_call_id)))
+        return `Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'. (messages.[${i}].role)`;
+      open = open.filter((id) => id !== message.tool_call_id);
+      continue;
+    }
+    if (open.length > 0)
+      return `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${open.join(", ")}`;
+    open = message.role === "assistant" ? (message.tool_calls ?? []).map((call) => String(call.id)) : [];
+  }
+  return undefined;
+}
+
 /** Masks a key the way OpenAI's 401 message does: `sk-tes**********1234`. */
 function maskKey(key: string): string {
   return key.length <= 8 ? key : `${key.slice(0, 6)}${"*".repeat(key.length - 10)}${key.slice(-4)}`;
@@ -104,7 +154,10 @@ export class FakeOpenAI extends FakeUpstream<OpenAIAnswer> {
         headers,
       );
     }
-    return undefined;
+    const problem = requestProblem(body as Record<string, unknown>);
+    return problem === undefined
+      ? undefined
+      : jsonReply(400, openAIErrorBody(400, undefined, problem), headers);
   }
 
   protected answer(request: RecordedRequest, scenario: OpenAIAnswer | ErrorScenario | undefined): Reply {
@@ -114,7 +167,7 @@ export class FakeOpenAI extends FakeUpstream<OpenAIAnswer> {
       return jsonReply(scenario.status, body, { ...headers, ...errorHeaders(scenario) });
     }
     const answer = scenario ?? { kind: "answer" };
-    const body = request.body as Parameters<typeof planOpenAI>[0] & { stream?: boolean };
+    const body = request.body as OpenAIRequestBody & { stream?: boolean };
     const plan = planOpenAI(body, answer);
     const streamed = answer.kind === "stream" || (answer.kind === "answer" && body.stream === true);
     if (streamed) return sseReply(streamEvents(plan, answer), headers, answer);

@@ -1,4 +1,5 @@
 import type { Pacing } from "./scenario.js";
+import { type SchemaNode, schemaInstance } from "./schema-instance.js";
 import { DEFAULT_TEXT, fragments, limitTokens, promptTokens, randomId, sse, tokenize } from "./text.js";
 
 /** Real-world chat completion stream formats the fake can speak. */
@@ -17,8 +18,15 @@ export interface OpenAIAnswer extends Pacing {
   flavour?: OpenAIFlavour;
   /** The assistant text (or refusal); default DEFAULT_TEXT. */
   text?: string;
-  /** For "tool-calls"; default two calls, get_weather and get_time. */
+  /**
+   * For "tool-calls"; default: a call to each tool the request names (the one `tool_choice` names,
+   * only the first when `parallel_tool_calls` is false), or without tools get_weather and get_time.
+   */
   toolCalls?: OpenAIToolCall[];
+  /** Reasoning text sent before the answer as `reasoning_content`, the way vLLM and DeepSeek do. */
+  reasoning?: string;
+  /** `prompt_tokens_details.cached_tokens`; default 0. */
+  cachedTokens?: number;
   /** Cut the stream after this many events with an in-band error (OpenRouter: its error chunk). */
   errorAfterEvents?: number;
   /** The in-band error's message. */
@@ -42,29 +50,38 @@ export interface OpenAIPlan {
   text: string;
   tokens: string[];
   toolCalls: (OpenAIToolCall & { id: string })[];
+  /** The reasoning's tokens, streamed before the answer. */
+  reasoning: string[];
   finishReason: "stop" | "length" | "tool_calls";
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  cachedTokens: number;
   includeUsage: boolean;
 }
 
-interface ChatRequest {
+/** The parts of a request body the fake answers to. */
+export interface OpenAIRequestBody {
   model: string;
   messages: unknown;
   max_tokens?: number;
   max_completion_tokens?: number;
   stream_options?: { include_usage?: boolean };
+  tools?: { type?: string; function?: { name?: string; parameters?: SchemaNode } }[];
+  tool_choice?: string | { type?: string; function?: { name?: string } };
+  parallel_tool_calls?: boolean;
+  response_format?: { type?: string; json_schema?: { schema?: SchemaNode } };
 }
 
-export function planOpenAI(request: ChatRequest, answer: Partial<OpenAIAnswer> = {}): OpenAIPlan {
+export function planOpenAI(request: OpenAIRequestBody, answer: Partial<OpenAIAnswer> = {}): OpenAIPlan {
   const flavour = answer.flavour ?? "openai-2024";
-  const tools = flavour === "tool-calls" ? (answer.toolCalls ?? DEFAULT_TOOL_CALLS) : [];
+  const tools = flavour === "tool-calls" ? (answer.toolCalls ?? requestedCalls(request)) : [];
   const limited = limitTokens(
-    tokenize(answer.text ?? DEFAULT_TEXT),
+    tokenize(answer.text ?? formattedText(request)),
     request.max_completion_tokens ?? request.max_tokens,
   );
   const tokens = tools.length ? [] : limited.tokens;
+  const reasoning = answer.reasoning === undefined ? [] : tokenize(answer.reasoning);
   const prompt = promptTokens(request.messages);
-  const completion = tools.length ? tools.length * TOOL_CALL_FRAGMENTS : tokens.length;
+  const completion = reasoning.length + (tools.length ? tools.length * TOOL_CALL_FRAGMENTS : tokens.length);
   return {
     id: flavour === "openrouter" ? randomId("gen-", 20) : randomId("chatcmpl-", 29),
     created: Math.floor(Date.now() / 1000),
@@ -73,18 +90,42 @@ export function planOpenAI(request: ChatRequest, answer: Partial<OpenAIAnswer> =
     text: tokens.join(""),
     tokens,
     toolCalls: tools.map((call) => ({ ...call, id: randomId("call_") })),
+    reasoning,
     finishReason: tools.length ? "tool_calls" : limited.cut ? "length" : "stop",
     usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    cachedTokens: Math.min(answer.cachedTokens ?? 0, prompt),
     includeUsage: request.stream_options?.include_usage === true || flavour === "openrouter",
   };
+}
+
+/** The calls a model would make to the request's tools, arguments valid for their parameters. */
+function requestedCalls(request: OpenAIRequestBody): OpenAIToolCall[] {
+  const functions = (request.tools ?? []).flatMap((tool) => (tool.function?.name ? [tool.function] : []));
+  if (functions.length === 0) return DEFAULT_TOOL_CALLS;
+  const choice = request.tool_choice;
+  if (choice === "none") return [];
+  const named = typeof choice === "object" ? choice.function?.name : undefined;
+  const chosen = named === undefined ? functions : functions.filter((f) => f.name === named);
+  return chosen.slice(0, request.parallel_tool_calls === false ? 1 : undefined).map((f) => ({
+    name: f.name ?? "",
+    arguments: JSON.stringify(schemaInstance(f.parameters ?? { type: "object" })),
+  }));
+}
+
+/** Text in the asked `response_format`: JSON valid for a json_schema, a JSON object for json_object. */
+function formattedText(request: OpenAIRequestBody): string {
+  const format = request.response_format;
+  if (format?.type === "json_schema") return JSON.stringify(schemaInstance(format.json_schema?.schema ?? {}));
+  if (format?.type === "json_object") return JSON.stringify({ text: DEFAULT_TEXT });
+  return DEFAULT_TEXT;
 }
 
 function fullUsage(plan: OpenAIPlan) {
   return {
     ...plan.usage,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: plan.cachedTokens, audio_tokens: 0 },
     completion_tokens_details: {
-      reasoning_tokens: 0,
+      reasoning_tokens: plan.reasoning.length,
       audio_tokens: 0,
       accepted_prediction_tokens: 0,
       rejected_prediction_tokens: 0,
@@ -108,6 +149,7 @@ export function completionJson(plan: OpenAIPlan): object {
     role: "assistant",
     content: refusal || plan.toolCalls.length ? null : plan.text,
     refusal: refusal ? plan.text : null,
+    ...(plan.reasoning.length ? { reasoning_content: plan.reasoning.join("") } : {}),
     ...(plan.toolCalls.length
       ? {
           tool_calls: plan.toolCalls.map(({ id, name, arguments: args }) => ({
@@ -175,6 +217,11 @@ function choice(plan: OpenAIPlan, delta: object, finishReason: string | null = n
 
 /** The delta events: text, refusal, or two (or more) tool calls interleaved fragment by fragment. */
 function deltas(plan: OpenAIPlan): object[] {
+  const reasoning = plan.reasoning.map((t) => ({ reasoning_content: t }));
+  return [...reasoning, ...answerDeltas(plan)];
+}
+
+function answerDeltas(plan: OpenAIPlan): object[] {
   if (plan.flavour === "refusal") return plan.tokens.map((t) => ({ refusal: t }));
   if (!plan.toolCalls.length) return plan.tokens.map((t) => ({ content: t }));
   const starts = plan.toolCalls.map(({ id, name }, index) => ({
