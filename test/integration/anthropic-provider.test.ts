@@ -3,6 +3,7 @@ import { FinishReason } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import {
   type AnthropicFlavour,
   DEFAULT_THINKING,
+  DEFAULT_TOOL_USE,
   type FakeAnthropic,
   startFakeAnthropic,
   TOOL_INPUT_FRAGMENTS,
@@ -32,32 +33,44 @@ const INPUT_WITH_CACHE = 4 + 7 + 11;
 interface FlavourCase {
   flavour: AnthropicFlavour;
   outputTokens: number;
+  reasoningTokens: number;
   finishReason: FinishReason;
-  nonTextContent: string[];
+  toolCalls: object[];
+  reasoning: object[];
 }
 
 const plain = (flavour: AnthropicFlavour): FlavourCase => ({
   flavour,
   outputTokens: TEXT_TOKENS,
+  reasoningTokens: 0,
   finishReason: FinishReason.STOP,
-  nonTextContent: [],
+  toolCalls: [],
+  reasoning: [],
 });
 
-/** Every flavour answers TEXT as its text block; thinking and tool use come beside it. */
+/** Every flavour answers TEXT as its text block; thinking and tool use come beside it, carried whole. */
 const FLAVOURS: FlavourCase[] = [
   plain("anthropic"),
   plain("anthropic-padded"),
   {
-    flavour: "thinking",
+    ...plain("thinking"),
     outputTokens: tokenize(DEFAULT_THINKING).length + TEXT_TOKENS,
-    finishReason: FinishReason.STOP,
-    nonTextContent: ["thinking"],
+    reasoningTokens: tokenize(DEFAULT_THINKING).length,
+    reasoning: [
+      { text: DEFAULT_THINKING, signature: expect.stringMatching(/^Eq.{86}==$/), redactedData: "" },
+    ],
   },
   {
-    flavour: "tool-use",
+    ...plain("tool-use"),
     outputTokens: TEXT_TOKENS + TOOL_INPUT_FRAGMENTS,
     finishReason: FinishReason.TOOL_CALLS,
-    nonTextContent: ["tool_calls"],
+    toolCalls: [
+      {
+        id: expect.stringMatching(/^toolu_01/),
+        name: DEFAULT_TOOL_USE.name,
+        arguments: JSON.stringify(DEFAULT_TOOL_USE.input),
+      },
+    ],
   },
   // Repeats the whole usage in message_delta: counted once, not twice.
   plain("anthropic-2026"),
@@ -90,8 +103,14 @@ describe.each(UPSTREAM_PROTOCOLS)("Anthropic provider over $name", ({ http1Only,
         inputTokens: INPUT_WITH_CACHE,
         outputTokens: c.outputTokens,
         totalTokens: INPUT_WITH_CACHE + c.outputTokens,
+        cachedInputTokens: CACHE.cacheReadTokens,
+        reasoningTokens: c.reasoningTokens,
       });
-      expect(res.nonTextContent).toEqual(c.nonTextContent);
+      expect(res.nonTextContent).toEqual([]);
+      expect(res.toolCalls).toMatchObject(c.toolCalls);
+      expect(res.toolCalls).toHaveLength(c.toolCalls.length);
+      expect(res.reasoning).toMatchObject(c.reasoning);
+      expect(res.reasoning).toHaveLength(c.reasoning.length);
       expect(res.id.startsWith("msg_01")).toBe(true);
       expect(res.model).toBe(MODEL);
       expect(res.upstream).toMatchObject({
@@ -122,8 +141,14 @@ describe.each(UPSTREAM_PROTOCOLS)("Anthropic provider over $name", ({ http1Only,
         inputTokens: INPUT_WITH_CACHE,
         outputTokens: c.outputTokens,
         totalTokens: INPUT_WITH_CACHE + c.outputTokens,
+        cachedInputTokens: CACHE.cacheReadTokens,
+        reasoningTokens: c.reasoningTokens,
       });
-      expect(stream.finish?.nonTextContent).toEqual(c.nonTextContent);
+      expect(stream.finish?.nonTextContent).toEqual([]);
+      expect(stream.finish?.toolCalls).toMatchObject(c.toolCalls);
+      expect(stream.finish?.toolCalls).toHaveLength(c.toolCalls.length);
+      expect(stream.finish?.reasoning).toMatchObject(c.reasoning);
+      expect(stream.finish?.reasoning).toHaveLength(c.reasoning.length);
       expect(stream.finish?.upstream).toMatchObject({ provider: "anthropic", model: "claude-x", protocol });
       expect(lastRequest(fake)).toMatchObject({ path: "/v1/messages", httpVersion });
       expect(lastRequest(fake).body).toMatchObject({ stream: true });

@@ -43,7 +43,7 @@ export function createAnthropicProvider(
   const format: WireFormat = {
     path: "/v1/messages",
     headers,
-    requestBody: (request, stream) => messagesBody(request, stream, defaultMaxTokens),
+    requestBody: (request, stream) => messagesBody(request, stream, defaultMaxTokens, name),
     parseCompletion: (json) => parseMessage(json, name),
     readStream: (body) => readMessageStream(body, name),
     httpError: (status, text, responseHeaders) => httpError(status, text, responseHeaders, name),

@@ -68,12 +68,20 @@ export class FakeAnthropic extends FakeUpstream<AnthropicAnswer> {
     if (apiKey !== undefined && !(this.config.versions ?? ["2023-06-01"]).includes(version)) {
       return fail(400, `anthropic-version: invalid version ${JSON.stringify(version)}`);
     }
-    const body = request.body as { model?: unknown; messages?: unknown; max_tokens?: unknown } | undefined;
+    const body = request.body as
+      | { model?: unknown; messages?: unknown; max_tokens?: unknown; thinking?: { budget_tokens?: unknown } }
+      | undefined;
     if (!body) return fail(400, "There was an issue with your request body: invalid JSON");
     if (typeof body.max_tokens !== "number") return fail(400, "max_tokens: Field required");
     if (typeof body.model !== "string") return fail(400, "model: Field required");
     if (!Array.isArray(body.messages)) return fail(400, "messages: Field required");
-    return undefined;
+    const budget = body.thinking?.budget_tokens;
+    if (typeof budget === "number" && budget < 1024)
+      return fail(400, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024");
+    if (typeof budget === "number" && budget >= body.max_tokens)
+      return fail(400, "`max_tokens` must be greater than `thinking.budget_tokens`");
+    const unanswered = unansweredToolUse(body.messages);
+    return unanswered ? fail(400, unanswered) : undefined;
   }
 
   protected answer(request: RecordedRequest, scenario: AnthropicAnswer | ErrorScenario | undefined): Reply {
@@ -95,6 +103,31 @@ export class FakeAnthropic extends FakeUpstream<AnthropicAnswer> {
       scenario.body ?? anthropicErrorBody(scenario.status, requestId, scenario.type, scenario.message);
     return jsonReply(scenario.status, body, { "request-id": requestId, ...errorHeaders(scenario) });
   }
+}
+
+type Turn = { role?: unknown; content?: unknown };
+const blocksOf = (turn: Turn | undefined) =>
+  Array.isArray(turn?.content)
+    ? (turn.content as { type?: unknown; id?: unknown; tool_use_id?: unknown }[])
+    : [];
+
+/**
+ * As the API checks: every tool_use is answered by a tool_result in the very next (user) turn,
+ * and tool_result blocks lead that turn. The error in Anthropic's words, or undefined.
+ */
+function unansweredToolUse(messages: Turn[]): string | undefined {
+  for (const [at, turn] of messages.entries()) {
+    const ids = blocksOf(turn).flatMap((b) => (b.type === "tool_use" ? [b.id] : []));
+    if (turn.role !== "assistant" || ids.length === 0) continue;
+    const next = blocksOf(messages[at + 1]);
+    const firstOther = next.findIndex((b) => b.type !== "tool_result");
+    const leading = firstOther === -1 ? next : next.slice(0, firstOther);
+    const answered = new Set(leading.map((b) => b.tool_use_id));
+    const missing = ids.filter((id) => !answered.has(id));
+    if (messages[at + 1]?.role === "user" && missing.length === 0) continue;
+    return `messages.${at}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(", ") || ids.join(", ")}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+  }
+  return undefined;
 }
 
 /** Starts a fake Anthropic on 127.0.0.1 with a fresh certificate (see `fake.ca`). */
