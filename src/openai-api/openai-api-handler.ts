@@ -99,13 +99,13 @@ async function streamCompletion(
       const created = Math.floor(Date.now() / 1000);
       writer = new ChunkWriter(step.id || `chatcmpl-weaver-${created}`, model, created);
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-      res.write(writer.delta({ role: "assistant", content: "" }));
+      res.write(writer.start());
     } else if (writer === undefined) {
-    } else if (step.type === "delta") {
-      res.write(writer.delta({ content: step.text }));
     } else if (step.type === "finish") {
-      res.write(writer.delta({}, step.finishReason));
-      if (request.includeUsage) res.write(writer.usage(step.usage));
+      res.write(writer.finish(step, request.includeUsage));
+    } else {
+      const chunk = writer.content(step);
+      if (chunk !== undefined) res.write(chunk);
     }
   }
   res.end(DONE_EVENT);

@@ -181,7 +181,26 @@ describe("errors in OpenAI's shape and status codes", () => {
     },
     {
       body: { model: "demo", messages: [{ role: "user", content: "hi" }], tools: [{ type: "function" }] },
-      says: "tools are not supported by this gateway yet",
+      says: "tools[0].function is required",
+    },
+    {
+      body: {
+        model: "demo",
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "what is said?" },
+              { type: "input_audio", input_audio: { data: "UklGR", format: "wav" } },
+            ],
+          },
+        ],
+      },
+      says: "messages[0].content[1] must be a text or image_url part: audio is not supported",
+    },
+    {
+      body: { model: "demo", messages: [{ role: "user", content: "hi" }], logprobs: true },
+      says: "logprobs must be false: log probabilities are not supported",
     },
   ])("a 400 reads as a sentence: $says", async ({ body, says }) => {
     const response = await fetch(`${gw.url}/v1/chat/completions`, {
