@@ -152,3 +152,63 @@ describe("a failing stream", () => {
     expect((error as GatewayError).reason).toBe("UPSTREAM_MALFORMED");
   });
 });
+
+describe("pieces besides text", () => {
+  const deltaChunk = (delta: object) => ({
+    ...roleChunk,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: null }],
+  });
+
+  test("tool call pieces by index, a refusal, and reasoning (DeepSeek's or OpenRouter's field, never both)", async () => {
+    const { events, error } = await read(
+      sse(
+        deltaChunk({ reasoning_content: "Think", reasoning: "Think" }),
+        deltaChunk({ reasoning: " more" }),
+        deltaChunk({
+          tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "f", arguments: "" } }],
+        }),
+        deltaChunk({ tool_calls: [{ index: 0, function: { arguments: '{"x":' } }] }),
+        deltaChunk({ tool_calls: [{ index: 0, function: { arguments: "1}" } }] }),
+        deltaChunk({ refusal: "No." }),
+        "[DONE]",
+      ),
+    );
+    expect(error).toBeUndefined();
+    expect(events.slice(1, -1)).toEqual([
+      { type: "reasoning_delta", index: 0, text: "Think" },
+      { type: "reasoning_delta", index: 0, text: " more" },
+      { type: "tool_call_delta", index: 0, id: "call_a", name: "f", arguments: "" },
+      { type: "tool_call_delta", index: 0, arguments: '{"x":' },
+      { type: "tool_call_delta", index: 0, arguments: "1}" },
+      { type: "refusal_delta", text: "No." },
+    ]);
+  });
+
+  test("a server that numbers no piece: a piece with an id begins the next call", async () => {
+    const call = (id: string | undefined, args: string) => ({
+      tool_calls: [
+        { ...(id ? { id, function: { name: id, arguments: args } } : { function: { arguments: args } }) },
+      ],
+    });
+    const { events } = await read(
+      sse(
+        deltaChunk(call("a", "{}")),
+        deltaChunk(call("b", "{")),
+        deltaChunk(call(undefined, "}")),
+        "[DONE]",
+      ),
+    );
+    expect(events.filter((e) => (e as { type: string }).type === "tool_call_delta")).toEqual([
+      { type: "tool_call_delta", index: 0, id: "a", name: "a", arguments: "{}" },
+      { type: "tool_call_delta", index: 1, id: "b", name: "b", arguments: "{" },
+      { type: "tool_call_delta", index: 1, arguments: "}" },
+    ]);
+  });
+
+  test("the deprecated function_call, which has no id to answer, is named in nonTextContent", async () => {
+    const { events } = await read(
+      sse(deltaChunk({ function_call: { name: "f", arguments: "{}" } }), "[DONE]"),
+    );
+    expect(events.at(-1)).toMatchObject({ type: "finish", nonTextContent: ["tool_calls"] });
+  });
+});
