@@ -69,7 +69,13 @@ export class FakeAnthropic extends FakeUpstream<AnthropicAnswer> {
       return fail(400, `anthropic-version: invalid version ${JSON.stringify(version)}`);
     }
     const body = request.body as
-      | { model?: unknown; messages?: unknown; max_tokens?: unknown; thinking?: { budget_tokens?: unknown } }
+      | {
+          model?: unknown;
+          messages?: unknown;
+          max_tokens?: unknown;
+          thinking?: { type?: unknown; budget_tokens?: unknown };
+          tool_choice?: { type?: unknown };
+        }
       | undefined;
     if (!body) return fail(400, "There was an issue with your request body: invalid JSON");
     if (typeof body.max_tokens !== "number") return fail(400, "max_tokens: Field required");
@@ -80,6 +86,9 @@ export class FakeAnthropic extends FakeUpstream<AnthropicAnswer> {
       return fail(400, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024");
     if (typeof budget === "number" && budget >= body.max_tokens)
       return fail(400, "`max_tokens` must be greater than `thinking.budget_tokens`");
+    const forced = body.tool_choice?.type === "any" || body.tool_choice?.type === "tool";
+    if (body.thinking?.type === "enabled" && forced)
+      return fail(400, "Thinking may not be enabled when tool_choice forces tool use.");
     const unanswered = unansweredToolUse(body.messages);
     return unanswered ? fail(400, unanswered) : undefined;
   }
