@@ -234,6 +234,14 @@ describe("the body sent to POST /chat/completions", () => {
     expect(body.response_format).toEqual(wire);
   });
 
+  // Agent apps set these on every turn, some turns without tools; OpenAI refuses them there.
+  it("leaves out parallel_tool_calls and tool_choice auto or none when there are no tools", async () => {
+    for (const type of ["auto", "none"] as const) {
+      const body = await sent(request({ toolChoice: { type }, parallelToolCalls: false }));
+      expect(Object.keys(body as object).sort()).toEqual(["messages", "model"]);
+    }
+  });
+
   it("asks a stream for its usage too", async () => {
     expect((await streamOf(provider(), request({ maxTokens: 5 }))).error).toBeUndefined();
     expect(lastBody(fake())).toEqual({
@@ -297,9 +305,9 @@ describe("a body OpenAI would refuse is refused by the fake, with OpenAI's words
     expect((error as Error).message).toContain("messages with role 'tool' must be a response");
   });
 
-  it("tool_choice without tools", async () => {
+  it("a tool_choice that requires a tool without tools", async () => {
     const error = await provider()
-      .generate(request({ toolChoice: { type: "auto" } }), signal())
+      .generate(request({ toolChoice: { type: "required" } }), signal())
       .catch((caught: unknown) => caught);
     expect((error as Error).message).toContain("'tool_choice' is only allowed when 'tools' are specified");
   });
