@@ -10,14 +10,12 @@ import {
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import {
-  chunkEvent,
   completionJson,
   type DemoCompletion,
-  DONE_EVENT,
   errorJson,
   parseChatRequest,
   planCompletion,
-  usageEvent,
+  streamEvents,
 } from "./chat-completion-body.js";
 import { selfSignedCertificate } from "./self-signed-certificate.js";
 
@@ -162,13 +160,7 @@ export class DemoUpstream extends EventEmitter {
 
   private stream(res: AnyResponse, completion: DemoCompletion, includeUsage: boolean): void {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    const events = [
-      chunkEvent(completion, { role: "assistant", content: "" }, null),
-      ...completion.tokens.map((token) => chunkEvent(completion, { content: token }, null)),
-      chunkEvent(completion, {}, completion.finishReason),
-      ...(includeUsage ? [usageEvent(completion)] : []),
-      DONE_EVENT,
-    ];
+    const events = streamEvents(completion, includeUsage);
     const gap = this.options.interTokenDelayMs ?? 0;
     if (gap === 0) {
       this.after(this.options.timeToFirstTokenMs, res, () => res.end(events.join("")));
