@@ -205,6 +205,23 @@ describe("pieces besides text", () => {
     ]);
   });
 
+  test("a server that repeats the id and name in every piece: they pass on in the first only", async () => {
+    const piece = (index: number | undefined, args: string) => ({
+      tool_calls: [
+        { ...(index === undefined ? {} : { index }), id: "c", function: { name: "f", arguments: args } },
+      ],
+    });
+    for (const index of [0, undefined]) {
+      const { events } = await read(
+        sse(deltaChunk(piece(index, '{"a"')), deltaChunk(piece(index, ":1}")), "[DONE]"),
+      );
+      expect(events.filter((e) => (e as { type: string }).type === "tool_call_delta")).toEqual([
+        { type: "tool_call_delta", index: 0, id: "c", name: "f", arguments: '{"a"' },
+        { type: "tool_call_delta", index: 0, arguments: ":1}" },
+      ]);
+    }
+  });
+
   test("the deprecated function_call, which has no id to answer, is named in nonTextContent", async () => {
     const { events } = await read(
       sse(deltaChunk({ function_call: { name: "f", arguments: "{}" } }), "[DONE]"),

@@ -1,5 +1,11 @@
 import { GatewayError } from "../../errors/gateway-error.js";
-import type { FinishReason, NonTextContent, TokenUsage, WireStreamEvent } from "../provider.js";
+import type {
+  FinishReason,
+  NonTextContent,
+  TokenUsage,
+  ToolCallDelta,
+  WireStreamEvent,
+} from "../provider.js";
 import { decodeSse, parseEventData } from "../sse-decoder.js";
 import { streamError } from "./errors.js";
 import { type OpenAIUsage, toFinishReason, toUsage } from "./finish-reason.js";
@@ -44,7 +50,7 @@ export async function* readChatStream(
   let finishReason: FinishReason = "unspecified";
   let usage: TokenUsage | undefined;
   const nonText = new Set<NonTextContent>();
-  const toolCalls = new ToolCallIndexes();
+  const toolCalls = new ToolCallPieces();
   let sawId = false;
   for await (const event of decodeSse(body, provider)) {
     if (event.data === "[DONE]") {
@@ -63,15 +69,7 @@ export async function* readChatStream(
     if (reasoning) yield { type: "reasoning_delta", index: 0, text: reasoning };
     if (delta?.content) yield { type: "delta", text: delta.content };
     if (delta?.refusal) yield { type: "refusal_delta", text: delta.refusal };
-    for (const call of delta?.tool_calls ?? []) {
-      yield {
-        type: "tool_call_delta",
-        index: toolCalls.of(call),
-        ...(call.id ? { id: call.id } : {}),
-        ...(call.function?.name ? { name: call.function.name } : {}),
-        arguments: call.function?.arguments ?? "",
-      };
-    }
+    for (const call of delta?.tool_calls ?? []) yield toolCalls.piece(call);
     // The deprecated single call has no id to answer it with: named, not carried.
     if (delta?.function_call) nonText.add("tool_calls");
     if (choice?.finish_reason) finishReason = toFinishReason(choice.finish_reason);
@@ -83,19 +81,29 @@ export async function* readChatStream(
 }
 
 /**
- * Each piece's call index. OpenAI numbers every piece; a few compatible servers leave `index` out
- * and send each call whole or in order: then a piece with an id begins the next call, and one
- * without continues the last.
+ * Tool call pieces as the contract has them: numbered, the id and name in a call's first piece
+ * only. OpenAI numbers every piece; a few compatible servers leave `index` out and send the calls
+ * one after another (a piece with a new id begins the next call, one without continues the last),
+ * and some repeat the id and name in every piece.
  */
-class ToolCallIndexes {
-  private count = 0;
+class ToolCallPieces {
+  /** Each begun call's id, by index. */
+  private readonly begun = new Map<number, string | undefined>();
+  private last = -1;
 
-  of(call: ToolCallChunk): number {
-    if (typeof call.index === "number") {
-      this.count = Math.max(this.count, call.index + 1);
-      return call.index;
-    }
-    if (call.id || this.count === 0) this.count++;
-    return this.count - 1;
+  piece(call: ToolCallChunk): ToolCallDelta {
+    const id = call.id ?? undefined;
+    const sameAsLast = this.last >= 0 && (id === undefined || id === this.begun.get(this.last));
+    const index = typeof call.index === "number" ? call.index : sameAsLast ? this.last : this.begun.size;
+    const first = !this.begun.has(index);
+    if (first) this.begun.set(index, id);
+    this.last = index;
+    return {
+      type: "tool_call_delta",
+      index,
+      ...(first && id ? { id } : {}),
+      ...(first && call.function?.name ? { name: call.function.name } : {}),
+      arguments: call.function?.arguments ?? "",
+    };
   }
 }
