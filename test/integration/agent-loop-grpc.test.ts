@@ -1,0 +1,186 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  FinishReason,
+  type MessageSchema,
+  type StreamFinish,
+  type ToolCall,
+} from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import {
+  type FakeAnthropic,
+  type FakeOpenAI,
+  type RecordedRequest,
+  startFakeAnthropic,
+  startFakeOpenAI,
+} from "../support/fakes/index.js";
+import { type ProviderGateway, startProviderGateway } from "../support/provider-gateway.js";
+
+// An agent loop through Generate and GenerateStream over gRPC, on an OpenAI and on an Anthropic
+// deployment: the model asks for two tools at once, the caller runs both and sends the results
+// back, and the model answers. What each provider received is checked in its own wire format.
+const KEY = "sk-agent-loop-0123456789";
+const CITY = JSON.stringify({ type: "object", properties: { city: { type: "string" } }, required: ["city"] });
+const TOOLS = [
+  { name: "get_weather", description: "The weather in a city now", parametersJson: CITY },
+  { name: "get_time", description: "The local time in a city", parametersJson: CITY },
+];
+const ASK = { role: "user", content: "What is the weather and time in Paris?" };
+const RESULTS: Record<string, string> = { get_weather: '{"celsius":21}', get_time: '{"time":"14:05"}' };
+
+let openai: FakeOpenAI;
+let anthropic: FakeAnthropic;
+let gw: ProviderGateway;
+beforeAll(async () => {
+  [openai, anthropic] = await Promise.all([
+    startFakeOpenAI({ apiKey: KEY }),
+    startFakeAnthropic({ apiKey: KEY }),
+  ]);
+  gw = await startProviderGateway({
+    providers: {
+      openai: { type: "openai", upstream: openai, apiKey: KEY },
+      anthropic: { type: "anthropic", upstream: anthropic, apiKey: KEY },
+    },
+  });
+});
+afterAll(async () => {
+  await gw?.close();
+  await Promise.all([openai?.close(), anthropic?.close()]);
+});
+
+type Turn = MessageInitShape<typeof MessageSchema>;
+
+/** The turns that answer a model's calls: its own turn as it came, then one tool turn per call. */
+function answered(reply: { text: string; toolCalls: ToolCall[]; reasoning: Turn["reasoning"] }): Turn[] {
+  return [
+    { role: "assistant", content: reply.text, toolCalls: reply.toolCalls, reasoning: reply.reasoning },
+    ...reply.toolCalls.map((call) => ({
+      role: "tool",
+      toolCallId: call.id,
+      content: RESULTS[call.name] ?? "",
+    })),
+  ];
+}
+
+const lastRequest = (fake: FakeOpenAI | FakeAnthropic): RecordedRequest =>
+  fake.requests.at(-1) as RecordedRequest;
+
+describe.each([
+  { provider: "openai", model: "openai/gpt-4o" },
+  { provider: "anthropic", model: "anthropic/claude-sonnet-4-5" },
+] as const)("on the $provider deployment", ({ provider, model }) => {
+  const fake = () => (provider === "openai" ? openai : anthropic);
+  /** The next answer calls every tool the request offers. */
+  const callTools = () =>
+    provider === "openai"
+      ? openai.respondWith({ kind: "answer", flavour: "tool-calls" })
+      : anthropic.respondWith({ kind: "answer", flavour: "tool-use" });
+
+  test("Generate: two parallel calls, their results sent back, then the answer", async () => {
+    callTools();
+    const first = await gw.client.generate({ model, messages: [ASK], tools: TOOLS, maxTokens: 2048 });
+    expect(first.finishReason).toBe(FinishReason.TOOL_CALLS);
+    expect(first.toolCalls.map((call) => call.name)).toEqual(["get_weather", "get_time"]);
+    for (const call of first.toolCalls) {
+      expect(call.id).not.toBe("");
+      expect(JSON.parse(call.arguments)).toEqual({ city: expect.any(String) });
+    }
+
+    const second = await gw.client.generate({
+      model,
+      messages: [ASK, ...answered(first)],
+      tools: TOOLS,
+      maxTokens: 2048,
+    });
+    expect(second.finishReason).toBe(FinishReason.STOP);
+    expect(second.text.length).toBeGreaterThan(0);
+    expect(second.toolCalls).toEqual([]);
+    expectResultsSent(provider, lastRequest(fake()), first.toolCalls);
+  });
+
+  test("GenerateStream: the calls come as pieces, and whole in the finish event", async () => {
+    callTools();
+    const pieces = new Map<number, { id: string; name: string; arguments: string }>();
+    let finish: StreamFinish | undefined;
+    for await (const { event } of gw.client.generateStream({
+      model,
+      messages: [ASK],
+      tools: TOOLS,
+      maxTokens: 2048,
+    })) {
+      if (event.case === "toolCall") {
+        const { index, id, name, arguments: args } = event.value;
+        const call = pieces.get(index);
+        if (call === undefined) pieces.set(index, { id, name, arguments: args });
+        else {
+          // Only a call's first piece names it.
+          expect({ id, name }).toEqual({ id: "", name: "" });
+          call.arguments += args;
+        }
+      }
+      if (event.case === "finish") finish = event.value;
+    }
+    expect(finish?.finishReason).toBe(FinishReason.TOOL_CALLS);
+    const assembled = finish?.toolCalls.map(({ id, name, arguments: args }) => ({
+      id,
+      name,
+      arguments: args,
+    }));
+    expect([...pieces.values()]).toEqual(assembled);
+    expect(assembled?.map((call) => call.name)).toEqual(["get_weather", "get_time"]);
+
+    const reply = { text: "", toolCalls: finish?.toolCalls ?? [], reasoning: finish?.reasoning ?? [] };
+    let text = "";
+    for await (const { event } of gw.client.generateStream({
+      model,
+      messages: [ASK, ...answered(reply)],
+      tools: TOOLS,
+      maxTokens: 2048,
+    }))
+      if (event.case === "delta") text += event.value.text;
+    expect(text.length).toBeGreaterThan(0);
+    expectResultsSent(provider, lastRequest(fake()), reply.toolCalls);
+  });
+});
+
+test("with thinking on, Anthropic's reasoning goes back with its signature, before the text and the calls", async () => {
+  anthropic.respondWith({ kind: "answer", flavour: "tool-use" });
+  const model = "anthropic/claude-sonnet-4-5";
+  const thinking = { reasoningBudgetTokens: 1024, maxTokens: 4096 };
+  const first = await gw.client.generate({ model, messages: [ASK], tools: TOOLS, ...thinking });
+  expect(first.reasoning).toEqual([
+    expect.objectContaining({ text: expect.stringMatching(/\S/), signature: expect.stringMatching(/\S/) }),
+  ]);
+  expect(first.toolCalls).toHaveLength(2);
+  await gw.client.generate({ model, messages: [ASK, ...answered(first)], tools: TOOLS, ...thinking });
+  const sent = lastRequest(anthropic).body as { messages: { role: string; content: { type: string }[] }[] };
+  const assistant = sent.messages[1];
+  expect(assistant?.content.map((block) => block.type)).toEqual(["thinking", "text", "tool_use", "tool_use"]);
+  expect(assistant?.content[0]).toEqual({
+    type: "thinking",
+    thinking: first.reasoning[0]?.text,
+    signature: first.reasoning[0]?.signature,
+  });
+});
+
+/** The tool results reached the provider in its own shape, each answering its call by id. */
+function expectResultsSent(
+  provider: "openai" | "anthropic",
+  request: RecordedRequest,
+  calls: ToolCall[],
+): void {
+  const body = request.body as { messages: { role: string; content: unknown; tool_call_id?: string }[] };
+  if (provider === "openai") {
+    // One `tool` message per call, right after the assistant turn that made them.
+    expect(body.messages.slice(-2)).toEqual(
+      calls.map((call) => ({ role: "tool", tool_call_id: call.id, content: RESULTS[call.name] })),
+    );
+    return;
+  }
+  // Anthropic: every result a tool_result block, together in the one user turn after the calls.
+  const last = body.messages.at(-1);
+  expect(last?.role).toBe("user");
+  expect(last?.content).toEqual(
+    calls.map((call) => expect.objectContaining({ type: "tool_result", tool_use_id: call.id })),
+  );
+  expect(body.messages.filter((turn) => turn.role === "user")).toHaveLength(2);
+}
