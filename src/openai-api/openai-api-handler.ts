@@ -7,6 +7,7 @@ import type { GenerationCall, GenerationCalls, StreamStep } from "../service/gen
 import type { ValidationLimits } from "../service/validate-request.js";
 import { type ParsedChatRequest, parseChatRequest } from "./chat-request.js";
 import { ChunkWriter, completionJson, DONE_EVENT } from "./chat-response.js";
+import { inOpenAINames } from "./field-names.js";
 import { toOpenAIError } from "./openai-error.js";
 import { readJsonBody } from "./request-body.js";
 
@@ -65,7 +66,7 @@ export function createOpenAIApi({ router, calls, observer, limits }: OpenAIApiOp
       .catch((error: unknown) => {
         if (!called) endRefused(error);
         closeAfterReply(req, res);
-        replyError(res, error);
+        replyError(res, inOpenAINames(error));
       });
   };
 

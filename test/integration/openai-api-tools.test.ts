@@ -312,6 +312,50 @@ describe("an Anthropic upstream through the OpenAI API", () => {
   });
 });
 
+describe("a request the gateway's checks refuse", () => {
+  const bmp = "data:image/bmp;base64,Qk0=";
+  test.each([
+    [
+      {
+        messages: [question],
+        tools: TOOLS,
+        tool_choice: { type: "function", function: { name: "get_news" } },
+      },
+      'tool_choice.function.name "get_news" is not one of the request\'s tools',
+    ],
+    [
+      {
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: bmp } }] }],
+      },
+      'messages[0].content[0].image_url.url must be one of image/png, image/jpeg, image/gif, image/webp, not "image/bmp"',
+    ],
+    [
+      {
+        messages: [
+          question,
+          {
+            role: "assistant",
+            content: null,
+            tool_calls: [
+              { id: "call_1", type: "function", function: { name: "get_time", arguments: "[1]" } },
+            ],
+          },
+        ],
+      },
+      "messages[1].tool_calls[0].function.arguments must be a JSON object",
+    ],
+  ] satisfies [Omit<OpenAI.ChatCompletionCreateParamsNonStreaming, "model">, string][])(
+    "is a 400 naming the field as the caller spelled it: %#",
+    async (params, says) => {
+      const before = openaiFake.requestCount;
+      const error = await client.chat.completions.create({ model: GPT, ...params }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(error).toMatchObject({ status: 400, error: { message: says, type: "invalid_request_error" } });
+      expect(openaiFake.requestCount).toBe(before);
+    },
+  );
+});
+
 /** A message's text, whether the provider sent it as a string or as text parts. */
 function textOf(content: unknown): string {
   if (typeof content === "string") return content;
