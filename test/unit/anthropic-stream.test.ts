@@ -175,3 +175,44 @@ describe("a malformed stream", () => {
     );
   });
 });
+
+describe("Anthropic's own tools in a stream", () => {
+  it("are named as non-text content, their input deltas passed over", async () => {
+    const sse = (data: object & { type: string }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+    const server = { type: "server_tool_use", id: "srvtoolu_01", name: "web_search", input: {} };
+    fake().respondWith(
+      raw([
+        sse({
+          type: "message_start",
+          message: { id: "msg_01W", usage: { input_tokens: 3, output_tokens: 1 } },
+        }),
+        sse({ type: "content_block_start", index: 0, content_block: server }),
+        sse({
+          type: "content_block_delta",
+          index: 0,
+          delta: { type: "input_json_delta", partial_json: '{"q":1}' },
+        }),
+        sse({ type: "content_block_stop", index: 0 }),
+        sse({ type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }),
+        sse({ type: "content_block_delta", index: 1, delta: { type: "text_delta", text: "Found." } }),
+        sse({ type: "content_block_stop", index: 1 }),
+        sse({ type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 5 } }),
+        sse({ type: "message_stop" }),
+      ]),
+    );
+    const { events, error } = await eventsOf(provider(), chat());
+    expect(error).toBeUndefined();
+    expect(events.slice(1)).toEqual([
+      { type: "delta", text: "Found." },
+      {
+        type: "finish",
+        finishReason: "stop",
+        usage: { inputTokens: 3, outputTokens: 5 },
+        nonTextContent: ["tool_calls"],
+        toolCalls: [],
+        reasoning: [],
+        refusal: "",
+      },
+    ]);
+  });
+});

@@ -18,6 +18,8 @@ export function messagesBody(
   provider: string,
 ): string {
   refuseUnsupported(request, provider);
+  // Generally available, with no anthropic-beta header (SDK 1.14's MessageCreateParams). The
+  // format has no name or description, and is always held to the schema: `strict` changes nothing.
   const outputConfig = {
     ...(request.reasoningEffort ? { effort: request.reasoningEffort } : {}),
     ...(request.responseFormat?.type === "json_schema"

@@ -120,6 +120,8 @@ function pieceOf(
   at: number,
   provider: string,
 ): WireStreamEvent | undefined {
+  // Anthropic's own tools (server_tool_use) stream their input too: not ours to carry.
+  if (block?.kind === "other") return undefined;
   const index = block && "index" in block ? block.index : undefined;
   const expect = (kind: OpenBlock["kind"]): number => {
     if (index === undefined || block?.kind !== kind)
