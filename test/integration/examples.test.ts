@@ -40,16 +40,43 @@ test.each(["examples/connect-client.ts", "examples/grpc-js-client.ts"])(
   },
 );
 
-test.each(["examples/connect-client.ts", "examples/grpc-js-client.ts"])(
-  "the README shows %s as it is, so the README cannot rot",
-  async (example) => {
-    const [readme, code] = await Promise.all([
-      readFile(`${ROOT}/README.md`, "utf8"),
-      readFile(`${ROOT}/${example}`, "utf8"),
+test.each([
+  ["examples/tool-calling-grpc.ts", ["grpc", "Generate"]],
+  ["examples/tool-calling-openai-sdk.ts", ["openai", "ChatCompletions"]],
+] as const)(
+  "%s runs an agent loop: two parallel tool calls, their results sent back, then the answer",
+  async (example, [protocol, method]) => {
+    const before = gw.logs.length;
+    const [command = "", ...args] = await runLine(example);
+    const { stdout } = await execFileAsync(command, [...args, gw.url], { cwd: ROOT });
+    // The demo calls every tool it is offered, with the prompt's names for strings.
+    expect(stdout).toContain(
+      [
+        'Tool call: get_weather({"city":"Paris"}) -> {"city":"Paris","celsius":21}',
+        'Tool call: get_time({"city":"Paris"}) -> {"city":"Paris","time":"14:05"}',
+        "Answer: ",
+      ].join("\n"),
+    );
+    const calls = gw.logs.slice(before).map((line) => [line.method, line.protocol, line.code]);
+    expect(calls).toEqual([
+      [method, protocol, "ok"],
+      [method, protocol, "ok"],
     ]);
-    expect(readme).toContain(code.trimEnd());
   },
 );
+
+test.each([
+  "examples/connect-client.ts",
+  "examples/grpc-js-client.ts",
+  "examples/tool-calling-grpc.ts",
+  "examples/tool-calling-openai-sdk.ts",
+])("the README shows %s as it is, so the README cannot rot", async (example) => {
+  const [readme, code] = await Promise.all([
+    readFile(`${ROOT}/README.md`, "utf8"),
+    readFile(`${ROOT}/${example}`, "utf8"),
+  ]);
+  expect(readme).toContain(code.trimEnd());
+});
 
 /** The command an example's "// Run:" line gives, before its arguments: ["npx", "tsx", ..., example]. */
 async function runLine(example: string): Promise<string[]> {
