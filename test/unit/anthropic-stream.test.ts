@@ -10,6 +10,7 @@ import {
   planAnthropic,
 } from "../support/fakes/anthropic-format.js";
 import { DEFAULT_TEXT, DEFAULT_THINKING } from "../support/fakes/index.js";
+import { sse as event } from "../support/fakes/text.js";
 import { anthropicOverFake, chat, eventsOf } from "./anthropic-wire-harness.js";
 
 const { fake, provider } = anthropicOverFake();
@@ -178,7 +179,7 @@ describe("a malformed stream", () => {
 
 describe("Anthropic's own tools in a stream", () => {
   it("are named as non-text content, their input deltas passed over", async () => {
-    const sse = (data: object & { type: string }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+    const sse = (data: { type: string; [key: string]: unknown }) => event(data, data.type);
     const server = { type: "server_tool_use", id: "srvtoolu_01", name: "web_search", input: {} };
     fake().respondWith(
       raw([
