@@ -1,7 +1,14 @@
+import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FinishReason } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import {
+  FinishReason,
+  GenerateRequestSchema,
+  ReasoningEffort,
+  type StreamFinish,
+} from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import {
+  DEFAULT_TOOL_CALLS,
   type FakeOpenAI,
   type OpenAIFlavour,
   type RecordedRequest,
@@ -36,6 +43,9 @@ interface FlavourCase {
   outputTokens: number;
   finishReason: FinishReason;
   nonTextContent: string[];
+  /** The tool calls' names and arguments the caller must get. */
+  toolCalls: [name: string, args: string][];
+  refusal: string;
   idPrefix: string;
 }
 
@@ -46,6 +56,8 @@ const plain = (flavour: OpenAIFlavour, idPrefix = "chatcmpl-"): FlavourCase => (
   outputTokens: tokenize(TEXT).length,
   finishReason: FinishReason.STOP,
   nonTextContent: [],
+  toolCalls: [],
+  refusal: "",
   idPrefix,
 });
 
@@ -61,6 +73,8 @@ const FLAVOURS: FlavourCase[] = [
     outputTokens: 2 * TOOL_CALL_FRAGMENTS, // the fake's two default tool calls
     finishReason: FinishReason.TOOL_CALLS,
     nonTextContent: [], // the contract carries tool calls now
+    toolCalls: DEFAULT_TOOL_CALLS.map((call) => [call.name, call.arguments]),
+    refusal: "",
     idPrefix: "chatcmpl-",
   },
   {
@@ -70,6 +84,8 @@ const FLAVOURS: FlavourCase[] = [
     outputTokens: tokenize(REFUSAL).length,
     finishReason: FinishReason.STOP,
     nonTextContent: [],
+    toolCalls: [],
+    refusal: REFUSAL,
     idPrefix: "chatcmpl-",
   },
 ];
@@ -97,6 +113,8 @@ describe.each(UPSTREAM_PROTOCOLS)("OpenAI provider over $name", ({ http1Only, pr
     expect(res.usage).toMatchObject({ inputTokens: 4, outputTokens: c.outputTokens });
     expect(res.usage?.totalTokens).toBe(4 + c.outputTokens);
     expect(res.nonTextContent).toEqual(c.nonTextContent);
+    expect(res.toolCalls.map((call) => [call.name, call.arguments])).toEqual(c.toolCalls);
+    expect(res.refusal).toBe(c.refusal);
     expect(res.id.startsWith(c.idPrefix)).toBe(true);
     expect(res.model).toBe(MODEL);
     expect(res.upstream).toMatchObject({
@@ -126,6 +144,8 @@ describe.each(UPSTREAM_PROTOCOLS)("OpenAI provider over $name", ({ http1Only, pr
       totalTokens: 4 + c.outputTokens,
     });
     expect(stream.finish?.nonTextContent).toEqual(c.nonTextContent);
+    expect(stream.finish?.toolCalls.map((call) => [call.name, call.arguments])).toEqual(c.toolCalls);
+    expect(stream.finish?.refusal).toBe(c.refusal);
     expect(stream.finish?.upstream).toMatchObject({ provider: "openai", model: "gpt-4o-mini", protocol });
     expect(lastRequest(fake)).toMatchObject({ path: "/v1/chat/completions", httpVersion });
     expect(lastRequest(fake).body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
@@ -345,5 +365,142 @@ describe("OpenAI provider: what is sent and how it is read", () => {
     expect(error.message).not.toContain(KEY);
     expect(gw.logLines.length).toBeGreaterThan(0);
     expect(gw.logLines.filter((line) => line.includes(KEY))).toEqual([]);
+  });
+});
+
+describe("OpenAI provider: an agent's request through the gateway", () => {
+  let fake: FakeOpenAI;
+  let gw: ProviderGateway;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI({ apiKey: KEY });
+    gw = await startProviderGateway({
+      providers: { openai: { type: "openai", upstream: fake, apiKey: KEY } },
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await fake?.close();
+  });
+
+  // Key order as written: the model writes arguments in the schema's order.
+  const SCHEMA =
+    '{"type":"object","properties":{"zone":{"type":"string"},"city":{"type":"string"}},"required":["zone","city"]}';
+  const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47]);
+
+  it("sends every field in Chat Completions' shape, exactly", async () => {
+    fake.respondWith({ kind: "answer", flavour: "tool-calls" });
+    const res = await gw.client.generate(
+      create(GenerateRequestSchema, {
+        model: MODEL,
+        system: SYSTEM,
+        messages: [
+          {
+            role: "user",
+            parts: [
+              { part: { case: "text", value: "What time is it here?" } },
+              {
+                part: {
+                  case: "image",
+                  value: { source: { case: "data", value: PNG }, mediaType: "image/png" },
+                },
+              },
+            ],
+          },
+          {
+            role: "assistant",
+            toolCalls: [{ id: "call_1", name: "get_time", arguments: '{"zone":"CET","city":"Paris"}' }],
+          },
+          { role: "tool", toolCallId: "call_1", content: "clock broken", isError: true },
+        ],
+        tools: [{ name: "get_time", description: "The time", parametersJson: SCHEMA, strict: true }],
+        toolChoice: { choice: { case: "toolName", value: "get_time" } },
+        parallelToolCalls: false,
+        responseFormat: { format: { case: "jsonObject", value: true } },
+        reasoningEffort: ReasoningEffort.HIGH,
+        seed: 7n,
+        user: "user-42",
+      }),
+    );
+    expect(lastRequest(fake).rawBody).toBe(
+      JSON.stringify({
+        model: "gpt-4o-mini",
+        messages: [
+          { role: "system", content: SYSTEM },
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "What time is it here?" },
+              { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw==" } },
+            ],
+          },
+          {
+            role: "assistant",
+            content: null,
+            tool_calls: [
+              {
+                id: "call_1",
+                type: "function",
+                function: { name: "get_time", arguments: '{"zone":"CET","city":"Paris"}' },
+              },
+            ],
+          },
+          { role: "tool", tool_call_id: "call_1", content: "clock broken" },
+        ],
+        tools: [
+          {
+            type: "function",
+            function: {
+              name: "get_time",
+              description: "The time",
+              parameters: JSON.parse(SCHEMA),
+              strict: true,
+            },
+          },
+        ],
+        tool_choice: { type: "function", function: { name: "get_time" } },
+        parallel_tool_calls: false,
+        response_format: { type: "json_object" },
+        reasoning_effort: "high",
+        seed: 7,
+        user: "user-42",
+      }),
+    );
+    expect(res.finishReason).toBe(FinishReason.TOOL_CALLS);
+    expect(res.toolCalls).toMatchObject([{ name: "get_time", arguments: '{"zone":"","city":""}' }]);
+  });
+
+  it("refuses a reasoning budget before sending anything, saying what OpenAI takes instead", async () => {
+    const before = fake.requestCount;
+    const error = await errorOf(
+      gw.client.generate(
+        create(GenerateRequestSchema, { ...generateRequest({ model: MODEL }), reasoningBudgetTokens: 2048 }),
+      ),
+    );
+    expect(error.code).toBe(Code.InvalidArgument);
+    expect(error.metadata.get("weaver-error-reason")).toBe("UNSUPPORTED_FIELD");
+    expect(error.rawMessage).toContain("reasoning_budget_tokens is not supported by provider openai");
+    expect(error.rawMessage).toContain("reasoning_effort");
+    expect(fake.requestCount).toBe(before);
+  });
+
+  it("streams a compatible server's reasoning, and reports cached and reasoning tokens", async () => {
+    fake.respondWith({ kind: "stream", text: TEXT, reasoning: "Greet them back.", cachedTokens: 3 });
+    const reasoning: string[] = [];
+    let finish: StreamFinish | undefined;
+    for await (const { event } of gw.client.generateStream(
+      streamRequest({ model: MODEL, content: PROMPT }),
+    )) {
+      if (event.case === "reasoning") reasoning.push(event.value.text);
+      if (event.case === "finish") finish = event.value;
+    }
+    expect(reasoning.join("")).toBe("Greet them back.");
+    expect(finish?.reasoning).toMatchObject([{ text: "Greet them back.", signature: "" }]);
+    expect(finish?.usage).toMatchObject({
+      inputTokens: 4,
+      outputTokens: 5 + 3,
+      cachedInputTokens: 3,
+      reasoningTokens: 3,
+    });
   });
 });
