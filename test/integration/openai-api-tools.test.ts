@@ -123,6 +123,7 @@ describe("tool calls from an OpenAI upstream", () => {
       stream: true,
       stream_options: { include_usage: true },
     });
+    expect(completion.choices[0]?.message).toMatchObject({ role: "assistant", content: null, refusal: null });
     expect(completion.choices[0]?.message.tool_calls).toEqual(EXPECTED_CALLS);
     expect(completion.choices[0]?.finish_reason).toBe("tool_calls");
     expect(completion.usage).toMatchObject({
