@@ -256,6 +256,10 @@ describe("the body sent to POST /v1/messages", () => {
     },
   );
 
+  it("sends nothing for response_format text", async () => {
+    expect(await sent(chat({ responseFormat: { type: "text" } }))).not.toHaveProperty("output_config");
+  });
+
   it("maps reasoning effort low, medium and high to output_config.effort", async () => {
     for (const effort of ["low", "medium", "high"] as const) {
       expect(await sent(chat({ reasoningEffort: effort }))).toMatchObject({ output_config: { effort } });
