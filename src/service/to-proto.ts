@@ -74,8 +74,8 @@ export function deltaToProto(delta: ContentDelta): MessageInitShape<typeof Gener
       return { event: { case: "toolCall", value: { index, id, name, arguments: args } } };
     }
     case "reasoning_delta": {
-      const { index, text = "", signature = "" } = delta;
-      return { event: { case: "reasoning", value: { index, text, signature } } };
+      const { index, text = "", signature = "", redactedData = "" } = delta;
+      return { event: { case: "reasoning", value: { index, text, signature, redactedData } } };
     }
   }
 }

@@ -47,6 +47,8 @@ export interface ProviderGatewayOptions {
   pool?: Record<string, unknown>;
   /** Server settings besides the loopback address, e.g. { default_deadline: "300ms" }. */
   server?: Record<string, unknown>;
+  /** Configured models, e.g. { agent: { deployments: [{ provider: "anthropic", model: "m" }] } }. */
+  models?: Record<string, unknown>;
 }
 
 export interface ProviderGateway {
@@ -90,6 +92,7 @@ export async function startProviderGateway(options: ProviderGatewayOptions): Pro
     server: { host: "127.0.0.1", port: 0, drain_timeout: "2s", ...options.server },
     pool: options.pool ?? {},
     providers,
+    ...(options.models ? { models: options.models } : {}),
   });
   const logLines: string[] = [];
   const sink = new Writable({

@@ -178,7 +178,8 @@ describe("the body sent to POST /chat/completions", () => {
     expect(body).toEqual({
       model: "gpt-4o-mini",
       messages: [{ role: "user", content: "Say hello" }],
-      max_tokens: 300,
+      // A reasoning effort means a reasoning model, which takes only max_completion_tokens.
+      max_completion_tokens: 300,
       temperature: 0.2,
       top_p: 0.9,
       stop: ["END"],
@@ -201,6 +202,10 @@ describe("the body sent to POST /chat/completions", () => {
       seed: 42,
       user: "user-7",
     });
+  });
+
+  it("sends max_tokens to a model without a reasoning effort, as compatible servers know it", async () => {
+    expect(await sent(request({ maxTokens: 64 }))).toMatchObject({ max_tokens: 64 });
   });
 
   it.each<[ToolChoice, unknown]>([
@@ -283,7 +288,9 @@ describe("the body sent to POST /chat/completions", () => {
     await fc.assert(
       fc.asyncProperty(options, async (set) => {
         const body = (await sent(request({ ...set, tools: [TIME] }))) as Record<string, unknown>;
-        const expected = ["model", "messages", "tools", ...Object.keys(set).map((key) => WIRE[key])];
+        const wire = (key: string) =>
+          key === "maxTokens" && set.reasoningEffort !== undefined ? "max_completion_tokens" : WIRE[key];
+        const expected = ["model", "messages", "tools", ...Object.keys(set).map(wire)];
         expect(Object.keys(body).sort()).toEqual(expected.sort());
         expect(Object.values(body)).not.toContain(null);
       }),

@@ -15,7 +15,11 @@ export function chatCompletionBody(request: ChatRequest, stream: boolean, provid
   return JSON.stringify({
     model: request.model,
     messages: chatMessages(request, provider),
-    max_tokens: request.maxTokens,
+    // Reasoning models (o-series, gpt-5) refuse max_tokens and count their thinking against
+    // max_completion_tokens; servers that only speak the older name are not reasoning models.
+    ...(request.reasoningEffort === undefined
+      ? { max_tokens: request.maxTokens }
+      : { max_completion_tokens: request.maxTokens }),
     temperature: request.temperature,
     top_p: request.topP,
     stop: request.stop.length > 0 ? request.stop : undefined,
