@@ -16,7 +16,11 @@ const WEATHER_SCHEMA = '{"type":"object","properties":{"city":{"type":"string"}}
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
 
 function request(fields: MessageInitShape<typeof GenerateRequestSchema>) {
-  return create(GenerateRequestSchema, { model: "m", messages: [{ role: "user", content: "hi" }], ...fields });
+  return create(GenerateRequestSchema, {
+    model: "m",
+    messages: [{ role: "user", content: "hi" }],
+    ...fields,
+  });
 }
 
 function problemOf(input: GenerationInput, limits = LIMITS): string {
