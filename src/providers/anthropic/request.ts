@@ -1,5 +1,6 @@
 import { GatewayError } from "../../errors/gateway-error.js";
 import type { ChatMessage, ChatRequest, ContentPart, ImageSource, ToolChoice } from "../provider.js";
+import { unsupported } from "../unsupported-field.js";
 
 type Block = Record<string, unknown>;
 interface Turn {
@@ -52,15 +53,12 @@ export function messagesBody(
  * take a schema whose objects must say `additionalProperties: false`, so no schema allows any object.
  */
 function refuseUnsupported(request: ChatRequest, provider: string): void {
-  const unsupported = (field: string, why: string) =>
-    new GatewayError("invalid_argument", `${field} is not supported by provider ${provider} (${why})`, {
-      reason: "UNSUPPORTED_FIELD",
-    });
-  if (request.seed !== undefined) throw unsupported("seed", "the Messages API has no seed");
+  if (request.seed !== undefined) throw unsupported(provider, "seed", "the Messages API has no seed");
   if (request.reasoningEffort === "minimal")
-    throw unsupported("reasoning_effort minimal", "its effort levels are low, medium and high");
+    throw unsupported(provider, "reasoning_effort minimal", "its effort levels are low, medium and high");
   if (request.responseFormat?.type === "json_object")
     throw unsupported(
+      provider,
       "response_format json_object",
       "its structured outputs need a JSON schema: use json_schema",
     );

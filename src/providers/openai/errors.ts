@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { GatewayError } from "../../errors/gateway-error.js";
+import type { GatewayError } from "../../errors/gateway-error.js";
 import { parseErrorBody, statusOfErrorType, upstreamHttpError } from "../upstream-http-error.js";
 
 /** `{"error": {"message", "type", "code"}}`; some compatible servers send a string or an integer code. */
@@ -35,15 +35,4 @@ function describe(error: OpenAIError | undefined): { type?: string; message?: st
     typeof error?.type === "string" ? error.type : typeof error?.code === "string" ? error.code : undefined;
   const message = typeof error?.message === "string" ? error.message : undefined;
   return { ...(type ? { type } : {}), ...(message ? { message } : {}) };
-}
-
-/** What the caller asked for that Chat Completions has no place for: refused, never dropped. */
-export function unsupported(provider: string, subject: string, why: string): GatewayError {
-  return new GatewayError(
-    "invalid_argument",
-    `${subject} is not supported by provider ${provider} (${why})`,
-    {
-      reason: "UNSUPPORTED_FIELD",
-    },
-  );
 }

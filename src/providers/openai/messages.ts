@@ -1,5 +1,5 @@
 import type { ChatMessage, ChatRequest, ContentPart } from "../provider.js";
-import { unsupported } from "./errors.js";
+import { unsupported } from "../unsupported-field.js";
 
 type TextPart = { type: "text"; text: string };
 type ImagePart = { type: "image_url"; image_url: { url: string } };

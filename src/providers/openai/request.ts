@@ -1,5 +1,5 @@
 import type { ChatRequest, ResponseFormat, ToolChoice, ToolDefinition } from "../provider.js";
-import { unsupported } from "./errors.js";
+import { unsupported } from "../unsupported-field.js";
 import { chatMessages } from "./messages.js";
 
 /**
