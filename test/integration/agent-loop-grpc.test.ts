@@ -142,17 +142,41 @@ describe.each([
   });
 });
 
-test("with thinking on, Anthropic's reasoning goes back with its signature, before the text and the calls", async () => {
+// What an Anthropic SDK agent sends, through the contract: a system prompt, thinking with a budget,
+// the signed thinking sent back, and a tool result that reports the tool's failure.
+test("with thinking on, Anthropic's reasoning goes back with its signature, and a failed tool says so", async () => {
   anthropic.respondWith({ kind: "answer", flavour: "tool-use" });
   const model = "anthropic/claude-sonnet-4-5";
-  const thinking = { reasoningBudgetTokens: 1024, maxTokens: 4096 };
-  const first = await gw.client.generate({ model, messages: [ASK], tools: TOOLS, ...thinking });
+  const fields = {
+    model,
+    tools: TOOLS,
+    system: "Use metric units.",
+    reasoningBudgetTokens: 1024,
+    maxTokens: 4096,
+  };
+  const first = await gw.client.generate({ ...fields, messages: [ASK] });
   expect(first.reasoning).toEqual([
     expect.objectContaining({ text: expect.stringMatching(/\S/), signature: expect.stringMatching(/\S/) }),
   ]);
   expect(first.toolCalls).toHaveLength(2);
-  await gw.client.generate({ model, messages: [ASK, ...answered(first)], tools: TOOLS, ...thinking });
-  const sent = lastRequest(anthropic).body as { messages: { role: string; content: { type: string }[] }[] };
+  const [turn, weather, time] = answered(first);
+  const failed = { ...time, content: "the time service timed out", isError: true };
+  const second = await gw.client.generate({
+    ...fields,
+    messages: [ASK, turn as Turn, weather as Turn, failed],
+  });
+  expect(second.finishReason).toBe(FinishReason.STOP);
+  const sent = lastRequest(anthropic).body as {
+    system: string;
+    thinking: unknown;
+    messages: { role: string; content: { type: string; is_error?: boolean }[] }[];
+  };
+  expect(sent.system).toBe("Use metric units.");
+  expect(sent.thinking).toEqual({ type: "enabled", budget_tokens: 1024 });
+  expect(sent.messages[2]?.content.map((block) => [block.type, block.is_error])).toEqual([
+    ["tool_result", false],
+    ["tool_result", true],
+  ]);
   const assistant = sent.messages[1];
   expect(assistant?.content.map((block) => block.type)).toEqual(["thinking", "text", "tool_use", "tool_use"]);
   expect(assistant?.content[0]).toEqual({
