@@ -1,19 +1,13 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   FinishReason,
   type MessageSchema,
   type StreamFinish,
   type ToolCall,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
-import {
-  type FakeAnthropic,
-  type FakeOpenAI,
-  type RecordedRequest,
-  startFakeAnthropic,
-  startFakeOpenAI,
-} from "../support/fakes/index.js";
-import { type ProviderGateway, startProviderGateway } from "../support/provider-gateway.js";
+import type { FakeAnthropic, FakeOpenAI, RecordedRequest } from "../support/fakes/index.js";
+import { useFakeProvidersGateway } from "../support/provider-gateway.js";
 
 // An agent loop through Generate and GenerateStream over gRPC, on an OpenAI and on an Anthropic
 // deployment: the model asks for two tools at once, the caller runs both and sends the results
@@ -27,25 +21,7 @@ const TOOLS = [
 const ASK = { role: "user", content: "What is the weather and time in Paris?" };
 const RESULTS: Record<string, string> = { get_weather: '{"celsius":21}', get_time: '{"time":"14:05"}' };
 
-let openai: FakeOpenAI;
-let anthropic: FakeAnthropic;
-let gw: ProviderGateway;
-beforeAll(async () => {
-  [openai, anthropic] = await Promise.all([
-    startFakeOpenAI({ apiKey: KEY }),
-    startFakeAnthropic({ apiKey: KEY }),
-  ]);
-  gw = await startProviderGateway({
-    providers: {
-      openai: { type: "openai", upstream: openai, apiKey: KEY },
-      anthropic: { type: "anthropic", upstream: anthropic, apiKey: KEY },
-    },
-  });
-});
-afterAll(async () => {
-  await gw?.close();
-  await Promise.all([openai?.close(), anthropic?.close()]);
-});
+const upstreams = useFakeProvidersGateway(KEY);
 
 type Turn = MessageInitShape<typeof MessageSchema>;
 
@@ -68,16 +44,21 @@ describe.each([
   { provider: "openai", model: "openai/gpt-4o" },
   { provider: "anthropic", model: "anthropic/claude-sonnet-4-5" },
 ] as const)("on the $provider deployment", ({ provider, model }) => {
-  const fake = () => (provider === "openai" ? openai : anthropic);
+  const fake = () => (provider === "openai" ? upstreams.openai : upstreams.anthropic);
   /** The next answer calls every tool the request offers. */
   const callTools = () =>
     provider === "openai"
-      ? openai.respondWith({ kind: "answer", flavour: "tool-calls" })
-      : anthropic.respondWith({ kind: "answer", flavour: "tool-use" });
+      ? upstreams.openai.respondWith({ kind: "answer", flavour: "tool-calls" })
+      : upstreams.anthropic.respondWith({ kind: "answer", flavour: "tool-use" });
 
   test("Generate: two parallel calls, their results sent back, then the answer", async () => {
     callTools();
-    const first = await gw.client.generate({ model, messages: [ASK], tools: TOOLS, maxTokens: 2048 });
+    const first = await upstreams.gw.client.generate({
+      model,
+      messages: [ASK],
+      tools: TOOLS,
+      maxTokens: 2048,
+    });
     expect(first.finishReason).toBe(FinishReason.TOOL_CALLS);
     expect(first.toolCalls.map((call) => call.name)).toEqual(["get_weather", "get_time"]);
     for (const call of first.toolCalls) {
@@ -85,7 +66,7 @@ describe.each([
       expect(JSON.parse(call.arguments)).toEqual({ city: expect.any(String) });
     }
 
-    const second = await gw.client.generate({
+    const second = await upstreams.gw.client.generate({
       model,
       messages: [ASK, ...answered(first)],
       tools: TOOLS,
@@ -101,7 +82,7 @@ describe.each([
     callTools();
     const pieces = new Map<number, { id: string; name: string; arguments: string }>();
     let finish: StreamFinish | undefined;
-    for await (const { event } of gw.client.generateStream({
+    for await (const { event } of upstreams.gw.client.generateStream({
       model,
       messages: [ASK],
       tools: TOOLS,
@@ -130,7 +111,7 @@ describe.each([
 
     const reply = { text: "", toolCalls: finish?.toolCalls ?? [], reasoning: finish?.reasoning ?? [] };
     let text = "";
-    for await (const { event } of gw.client.generateStream({
+    for await (const { event } of upstreams.gw.client.generateStream({
       model,
       messages: [ASK, ...answered(reply)],
       tools: TOOLS,
@@ -145,7 +126,7 @@ describe.each([
 // What an Anthropic SDK agent sends, through the contract: a system prompt, thinking with a budget,
 // the signed thinking sent back, and a tool result that reports the tool's failure.
 test("with thinking on, Anthropic's reasoning goes back with its signature, and a failed tool says so", async () => {
-  anthropic.respondWith({ kind: "answer", flavour: "tool-use" });
+  upstreams.anthropic.respondWith({ kind: "answer", flavour: "tool-use" });
   const model = "anthropic/claude-sonnet-4-5";
   const fields = {
     model,
@@ -154,19 +135,19 @@ test("with thinking on, Anthropic's reasoning goes back with its signature, and 
     reasoningBudgetTokens: 1024,
     maxTokens: 4096,
   };
-  const first = await gw.client.generate({ ...fields, messages: [ASK] });
+  const first = await upstreams.gw.client.generate({ ...fields, messages: [ASK] });
   expect(first.reasoning).toEqual([
     expect.objectContaining({ text: expect.stringMatching(/\S/), signature: expect.stringMatching(/\S/) }),
   ]);
   expect(first.toolCalls).toHaveLength(2);
   const [turn, weather, time] = answered(first);
   const failed = { ...time, content: "the time service timed out", isError: true };
-  const second = await gw.client.generate({
+  const second = await upstreams.gw.client.generate({
     ...fields,
     messages: [ASK, turn as Turn, weather as Turn, failed],
   });
   expect(second.finishReason).toBe(FinishReason.STOP);
-  const sent = lastRequest(anthropic).body as {
+  const sent = lastRequest(upstreams.anthropic).body as {
     system: string;
     thinking: unknown;
     messages: { role: string; content: { type: string; is_error?: boolean }[] }[];

@@ -17,6 +17,7 @@ import {
   type ProviderGateway,
   startProviderGateway,
   streamRequest,
+  useFakeProvidersGateway,
 } from "../support/provider-gateway.js";
 
 const KEY = "sk-test-failures-0123456789abcdef";
@@ -286,32 +287,13 @@ describe.each(PROVIDERS)("$name failures", ({ name, start, defaultError }) => {
 });
 
 describe("errors inside a stream that had answered 200", () => {
-  let openai: FakeOpenAI;
-  let anthropic: FakeAnthropic;
-  let gw: ProviderGateway;
-
-  beforeAll(async () => {
-    [openai, anthropic] = await Promise.all([
-      startFakeOpenAI({ apiKey: KEY }),
-      startFakeAnthropic({ apiKey: KEY }),
-    ]);
-    gw = await startProviderGateway({
-      providers: {
-        openai: { type: "openai", upstream: openai, apiKey: KEY },
-        anthropic: { type: "anthropic", upstream: anthropic, apiKey: KEY },
-      },
-    });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await Promise.all([openai?.close(), anthropic?.close()]);
-  });
+  const upstreams = useFakeProvidersGateway(KEY);
 
   const CASES = [
     {
       what: "an Anthropic error event (overloaded_error)",
       model: "anthropic/claude-x",
-      script: () => anthropic.respondWith({ kind: "stream", flavour: "error-event", text: TEXT }),
+      script: () => upstreams.anthropic.respondWith({ kind: "stream", flavour: "error-event", text: TEXT }),
       text: "Hello",
       code: Code.Unavailable,
       words: ["anthropic", "overloaded_error", "Overloaded"],
@@ -320,7 +302,7 @@ describe("errors inside a stream that had answered 200", () => {
       what: "an Anthropic error event (rate_limit_error)",
       model: "anthropic/claude-x",
       script: () =>
-        anthropic.respondWith({
+        upstreams.anthropic.respondWith({
           kind: "stream",
           text: TEXT,
           errorAfterEvents: 5,
@@ -335,7 +317,12 @@ describe("errors inside a stream that had answered 200", () => {
       what: "an OpenAI in-stream error object",
       model: "openai/gpt-4o-mini",
       script: () =>
-        openai.respondWith({ kind: "stream", text: TEXT, errorAfterEvents: 3, errorMessage: "Boom" }),
+        upstreams.openai.respondWith({
+          kind: "stream",
+          text: TEXT,
+          errorAfterEvents: 3,
+          errorMessage: "Boom",
+        }),
       text: "Hello world,",
       code: Code.Internal,
       words: ["openai", "server_error", "Boom"],
@@ -344,7 +331,7 @@ describe("errors inside a stream that had answered 200", () => {
       what: "an OpenRouter error chunk (code 400)",
       model: "openai/gpt-4o-mini",
       script: () =>
-        openai.respondWith({
+        upstreams.openai.respondWith({
           kind: "stream",
           flavour: "openrouter",
           text: TEXT,
@@ -360,7 +347,7 @@ describe("errors inside a stream that had answered 200", () => {
   it.each(CASES)("$what fails the stream with a message naming provider and error", async (c) => {
     c.script();
     const { text, error } = await streamUntilError(
-      gw.client.generateStream(streamRequest({ model: c.model }), CALL),
+      upstreams.gw.client.generateStream(streamRequest({ model: c.model }), CALL),
     );
     expect(text).toBe(c.text);
     expect(error.code).toBe(c.code);
@@ -370,16 +357,16 @@ describe("errors inside a stream that had answered 200", () => {
   });
 
   it("an Anthropic stream answered with an HTTP 529 error body is UNAVAILABLE", async () => {
-    anthropic.respondAlways({ kind: "stream", flavour: "json-error-on-stream" });
+    upstreams.anthropic.respondAlways({ kind: "stream", flavour: "json-error-on-stream" });
     try {
       const { error } = await streamUntilError(
-        gw.client.generateStream(streamRequest({ model: "anthropic/c2" }), CALL),
+        upstreams.gw.client.generateStream(streamRequest({ model: "anthropic/c2" }), CALL),
       );
       expect(error.code).toBe(Code.Unavailable);
       expect(error.rawMessage).toContain("overloaded_error");
       expect(error.metadata.get("weaver-error-reason")).toBe("UPSTREAM_HTTP_529");
     } finally {
-      anthropic.respondAlways(undefined);
+      upstreams.anthropic.respondAlways(undefined);
     }
   });
 });

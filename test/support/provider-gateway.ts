@@ -19,7 +19,13 @@ import {
 import { parseConfig } from "../../src/config/load-config.js";
 import { type Gateway, startGateway } from "../../src/gateway.js";
 import { createLogger } from "../../src/log/logger.js";
-import { type FakeOpenAI, type RecordedRequest, startFakeOpenAI } from "./fakes/index.js";
+import {
+  type FakeAnthropic,
+  type FakeOpenAI,
+  type RecordedRequest,
+  startFakeAnthropic,
+  startFakeOpenAI,
+} from "./fakes/index.js";
 
 export type GatewayClient = Client<typeof GatewayService>;
 
@@ -140,6 +146,35 @@ export function useFakeOpenAIGateway(
   afterAll(async () => {
     await started.gw?.close();
     await started.fake?.close();
+  });
+  return started;
+}
+
+/**
+ * For a describe block (or a file): a fake OpenAI and a fake Anthropic upstream that accept `key`,
+ * and a gateway whose passthrough providers `openai` and `anthropic` send to them.
+ */
+export function useFakeProvidersGateway(key: string): {
+  readonly openai: FakeOpenAI;
+  readonly anthropic: FakeAnthropic;
+  readonly gw: ProviderGateway;
+} {
+  const started = {} as { openai: FakeOpenAI; anthropic: FakeAnthropic; gw: ProviderGateway };
+  beforeAll(async () => {
+    [started.openai, started.anthropic] = await Promise.all([
+      startFakeOpenAI({ apiKey: key }),
+      startFakeAnthropic({ apiKey: key }),
+    ]);
+    started.gw = await startProviderGateway({
+      providers: {
+        openai: { type: "openai", upstream: started.openai, apiKey: key },
+        anthropic: { type: "anthropic", upstream: started.anthropic, apiKey: key },
+      },
+    });
+  });
+  afterAll(async () => {
+    await started.gw?.close();
+    await Promise.all([started.openai?.close(), started.anthropic?.close()]);
   });
   return started;
 }
