@@ -1,9 +1,7 @@
-import { afterAll, beforeAll } from "vitest";
-import { PoolSchema } from "../../src/config/schema.js";
 import { createOpenAIProvider } from "../../src/providers/openai/index.js";
-import type { ChatRequest, ChatStreamEvent, Provider, StreamFinish } from "../../src/providers/provider.js";
-import { UpstreamPools } from "../../src/upstream/upstream-pools.js";
+import type { ChatRequest, Provider } from "../../src/providers/provider.js";
 import { type FakeOpenAI, startFakeOpenAI } from "../support/fakes/index.js";
+import { providerOverFake, streamOf as streamOfChat } from "../support/provider-over-fake.js";
 
 export const KEY = "sk-openai-wire-0123456789";
 export const PROVIDER = "openai-wire";
@@ -22,45 +20,20 @@ export const request = (fields: Partial<ChatRequest> = {}): ChatRequest => ({
   ...fields,
 });
 
-/**
- * The OpenAI provider, a real HttpProvider through real UpstreamPools, to a fake OpenAI over TLS
- * HTTP/2 (or cleartext HTTP/1.1); started before the file's tests and closed after them.
- */
+/** The OpenAI provider over a fake OpenAI, TLS HTTP/2 (or cleartext HTTP/1.1); see providerOverFake. */
 export function openAIOverFake(options: { cleartext?: boolean } = {}): {
   fake: () => FakeOpenAI;
   provider: () => Provider;
 } {
-  let fake: FakeOpenAI;
-  let pools: UpstreamPools;
-  let provider: Provider;
-  beforeAll(async () => {
-    fake = await startFakeOpenAI({ apiKey: KEY, ...options });
-    pools = new UpstreamPools(PoolSchema.parse({ warm_up: false }));
-    pools.register(fake.origin, { ca: fake.ca });
-    provider = createOpenAIProvider({ name: PROVIDER, baseUrl: `${fake.origin}/v1`, apiKey: KEY }, pools);
-  });
-  afterAll(async () => {
-    await pools?.close();
-    await fake?.close();
-  });
-  return { fake: () => fake, provider: () => provider };
+  return providerOverFake(
+    () => startFakeOpenAI({ apiKey: KEY, ...options }),
+    (fake, pools) =>
+      createOpenAIProvider({ name: PROVIDER, baseUrl: `${fake.origin}/v1`, apiKey: KEY }, pools),
+  );
 }
 
-/** A stream's events and how it ended: its finish, or the error it threw instead. */
-export async function streamOf(
-  provider: Provider,
-  chat: ChatRequest = request(),
-): Promise<{ events: ChatStreamEvent[]; finish: StreamFinish | undefined; error: unknown }> {
-  const events: ChatStreamEvent[] = [];
-  let error: unknown;
-  try {
-    for await (const event of provider.stream(chat, new AbortController().signal)) events.push(event);
-  } catch (caught) {
-    error = caught;
-  }
-  const finish = events.find((event): event is StreamFinish => event.type === "finish");
-  return { events, finish, error };
-}
+/** A stream's events and how it ended (see providerOverFake's streamOf), by default for `request()`. */
+export const streamOf = (provider: Provider, chat: ChatRequest = request()) => streamOfChat(provider, chat);
 
 /** The JSON body the fake received last. */
 export function lastBody(fake: FakeOpenAI): unknown {
