@@ -55,8 +55,13 @@ export function toUpstreamError(
   return failure.asDelivered(`${failure.message}, ${when}`);
 }
 
-/** Failures that HTTP/2 defines as "the server processed none of it", whatever was sent (RFC 9113, 8.7). */
-const UNPROCESSED = new Set(["UPSTREAM_REFUSED_STREAM", "UPSTREAM_GOAWAY"]);
+/**
+ * Failures that leave the request unprocessed, whatever was sent: REFUSED_STREAM and GOAWAY, as
+ * HTTP/2 defines them (RFC 9113, 8.7); and a stream reset with ENHANCE_YOUR_CALM before any answer,
+ * which is how Node's HTTP/2 server (nghttp2's OnBeginHeaders) refuses a stream it will not open
+ * (a session over its memory or rejected-stream limit), before its application sees the request.
+ */
+const UNPROCESSED = new Set(["UPSTREAM_REFUSED_STREAM", "UPSTREAM_GOAWAY", "UPSTREAM_CALM_DOWN"]);
 
 function classify(error: unknown, origin: string): GatewayError {
   const {
@@ -141,10 +146,12 @@ function streamReset(code: number, origin: string, cause: unknown): GatewayError
   const refused = code === h2.NGHTTP2_REFUSED_STREAM;
   return new GatewayError("unavailable", `${origin} ${refused ? "refused" : "reset"} the stream (${name})`, {
     retryable: true,
-    reason: refused ? "UPSTREAM_REFUSED_STREAM" : "UPSTREAM_STREAM_RESET",
+    reason: refused ? "UPSTREAM_REFUSED_STREAM" : (RESET_REASONS[code] ?? "UPSTREAM_STREAM_RESET"),
     cause,
   });
 }
+
+const RESET_REASONS: Record<number, string> = { [h2.NGHTTP2_ENHANCE_YOUR_CALM]: "UPSTREAM_CALM_DOWN" };
 
 function unavailable(message: string, code: string, cause: unknown): GatewayError {
   return new GatewayError("unavailable", message, { retryable: true, reason: `UPSTREAM_${code}`, cause });
