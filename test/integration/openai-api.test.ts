@@ -124,7 +124,10 @@ describe("the official openai SDK pointed at the gateway", () => {
     for await (const chunk of stream) {
       if (chunk.choices[0]?.delta.content && ++tokens === 2) stream.controller.abort();
     }
-    expect(tokens).toBe(2);
+    // Chunks the SDK had already read with the second (5 ms apart, one network read on a busy
+    // machine) may still come out; the stream stops there, far short of its 96 tokens.
+    expect(tokens).toBeGreaterThanOrEqual(2);
+    expect(tokens).toBeLessThan(10);
     await reset;
     await expectLastChatCompletionsLog({ http: "1.1", code: "canceled" });
   });
