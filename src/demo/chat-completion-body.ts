@@ -118,9 +118,13 @@ function plannedCalls(request: DemoChatRequest, prompt: string, id: string): Dem
  * after the first, "Paris" in "What is the weather in Paris?"), then its deterministic demo words.
  */
 function wordSource(prompt: string): () => string {
-  const names = (prompt.match(/(?<=\S\s+)\p{Lu}[\p{L}\p{N}-]*/gu) ?? []).filter(
-    (w, i, all) => all.indexOf(w) === i,
-  );
+  const names = new Set<string>();
+  // Word by word, in one pass: a capitalized word that is not the prompt's first.
+  for (const [i, word] of prompt.split(/\s+/).entries())
+    if (i > 0 && names.size < 16) {
+      const name = /^\p{Lu}[\p{L}\p{N}-]*/u.exec(word)?.[0];
+      if (name) names.add(name);
+    }
   const words = [...names, ...demoTokens(prompt, 64).map((word) => word.trim())];
   let next = 0;
   return () => words[next++ % words.length] as string;

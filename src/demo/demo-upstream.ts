@@ -144,7 +144,15 @@ export class DemoUpstream extends EventEmitter {
         this.reply(res, 400, errorJson(request));
         return;
       }
-      const completion = planCompletion(request, `chatcmpl-demo-${++this.nextId}`);
+      let completion: DemoCompletion;
+      try {
+        completion = planCompletion(request, `chatcmpl-demo-${++this.nextId}`);
+      } catch (error) {
+        // A schema the demo cannot fill (a $ref it cannot follow, one too deep or too large) is
+        // the caller's to fix, as OpenAI would say: never a crash of the process it shares.
+        this.reply(res, 400, errorJson(`the demo cannot answer this request: ${(error as Error).message}`));
+        return;
+      }
       if (request.stream) this.stream(res, completion, request.stream_options?.include_usage === true);
       else
         this.after(this.options.timeToFirstTokenMs, res, () =>

@@ -1,22 +1,37 @@
 /** A JSON Schema, or a part of one. */
 export type SchemaNode = Record<string, unknown>;
 
+/** Bounds on what a schema may ask for: a caller's schema must not make the demo build without end. */
+const MAX_DEPTH = 32;
+const MAX_ITEMS = 16;
+const MAX_STRING = 4096;
+const MAX_VALUES = 10_000;
+
 /**
  * A small value valid against a JSON Schema, for the demo's tool arguments and structured output
  * (and the test fakes'): an object's required properties only, in the schema's key order; the
  * first enum value, const, anyOf or oneOf; `strings()` for a string, padded to minLength; the
- * minimum or 0; false; minItems items. Local $refs to $defs or definitions are followed.
+ * minimum or 0; false; minItems items. Local $refs to $defs or definitions are followed. Throws
+ * for a schema past the bounds above or a $ref it cannot follow.
  */
-export function schemaInstance(
+export function schemaInstance(schema: unknown, strings: () => string = () => ""): unknown {
+  let values = 0;
+  const build = (node: unknown, depth: number): unknown => {
+    if (depth > MAX_DEPTH) throw new Error(`the schema nests deeper than ${MAX_DEPTH} (recursive?)`);
+    if (++values > MAX_VALUES) throw new Error(`the schema asks for more than ${MAX_VALUES} values`);
+    return instanceOf(node, schema, strings, (sub) => build(sub, depth + 1));
+  };
+  return build(schema, 0);
+}
+
+function instanceOf(
   schema: unknown,
-  strings: () => string = () => "",
-  root: unknown = schema,
-  depth = 0,
+  root: unknown,
+  strings: () => string,
+  next: (sub: unknown) => unknown,
 ): unknown {
-  if (depth > 32) throw new Error("schemaInstance: the schema nests too deep (recursive?)");
   if (typeof schema !== "object" || schema === null) return {};
   const s = schema as SchemaNode;
-  const next = (sub: unknown) => schemaInstance(sub, strings, root, depth + 1);
   if (typeof s.$ref === "string") return next(resolve(root, s.$ref));
   if ("const" in s) return s.const;
   if (Array.isArray(s.enum)) return s.enum[0];
@@ -25,7 +40,7 @@ export function schemaInstance(
   const type = Array.isArray(s.type) ? s.type[0] : s.type;
   switch (type) {
     case "string":
-      return strings().padEnd(typeof s.minLength === "number" ? s.minLength : 0, "x");
+      return strings().padEnd(bounded(s.minLength, MAX_STRING), "x");
     case "number":
     case "integer":
       return typeof s.minimum === "number" ? Math.ceil(s.minimum) : 0;
@@ -34,7 +49,7 @@ export function schemaInstance(
     case "null":
       return null;
     case "array": {
-      const count = typeof s.minItems === "number" ? s.minItems : 0;
+      const count = bounded(s.minItems, MAX_ITEMS);
       return Array.from({ length: count }, () => next(s.items));
     }
     default: {
@@ -45,8 +60,13 @@ export function schemaInstance(
   }
 }
 
+/** A schema's minimum count, within what the demo will build (0 for anything but a number). */
+function bounded(value: unknown, max: number): number {
+  return typeof value === "number" && value > 0 ? Math.min(Math.ceil(value), max) : 0;
+}
+
 function resolve(root: unknown, ref: string): unknown {
-  if (!ref.startsWith("#/")) throw new Error(`schemaInstance: only local $refs, not ${ref}`);
+  if (!ref.startsWith("#/")) throw new Error(`only local $refs are followed, not ${ref}`);
   return ref
     .slice(2)
     .split("/")

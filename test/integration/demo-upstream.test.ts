@@ -2,9 +2,13 @@ import { once } from "node:events";
 import { connect } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createServer as createTlsServer, connect as tlsConnect } from "node:tls";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { describe, expect, it } from "vitest";
+import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { DemoUpstream } from "../../src/demo/demo-upstream.js";
 import { selfSignedCertificate } from "../../src/demo/self-signed-certificate.js";
+import { startTestGateway } from "../support/test-gateway.js";
 
 /** Issue 12: DemoUpstream.close() hung while a client held an HTTP/2 session open. */
 describe("DemoUpstream.close()", () => {
@@ -49,5 +53,22 @@ it("two demo certificates made on one machine can be trusted together (each has 
     expect(verified).toBe("verified");
   } finally {
     server.close();
+  }
+});
+
+it("a tool schema the demo cannot fill is refused with INVALID_ARGUMENT, and the gateway it shares a process with serves on", async () => {
+  const gw = await startTestGateway();
+  const client = createClient(GatewayService, createGrpcTransport({ baseUrl: gw.url }));
+  const messages = [{ role: "user", content: "hi" }];
+  try {
+    const loop = JSON.stringify({ $ref: "#/$defs/a", $defs: { a: { $ref: "#/$defs/a" } } });
+    const error = await client
+      .generate({ model: "demo", messages, tools: [{ name: "t", parametersJson: loop }] })
+      .then(() => undefined, ConnectError.from);
+    expect(error?.code).toBe(Code.InvalidArgument);
+    expect(error?.rawMessage).toContain("nests deeper than 32");
+    expect((await client.generate({ model: "demo", messages })).text.length).toBeGreaterThan(0);
+  } finally {
+    await gw.close();
   }
 });

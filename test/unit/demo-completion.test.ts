@@ -93,3 +93,37 @@ test("only required properties are filled; the first alternative is taken", () =
   ).toEqual({ b: "w" });
   expect(schemaInstance({ anyOf: [{ const: 7 }, { type: "string" }] }, words)).toBe(7);
 });
+
+describe("a schema the demo cannot fill is the caller's mistake, never a crash or a stall", () => {
+  test.each([
+    ["a $ref to itself", { $ref: "#/$defs/a", $defs: { a: { $ref: "#/$defs/a" } } }, /nests deeper than 32/],
+    ["a $ref to the whole schema", { $ref: "#" }, /only local \$refs/],
+    ["a remote $ref", { $ref: "https://example.com/s.json" }, /only local \$refs/],
+    [
+      "arrays that fan out",
+      {
+        type: "array",
+        minItems: 1e6,
+        items: {
+          type: "array",
+          minItems: 1e6,
+          items: { type: "array", minItems: 1e6, items: { type: "array", minItems: 1e6 } },
+        },
+      },
+      /more than 10000 values/,
+    ],
+  ])("%s", (_, schema, problem) => {
+    expect(() => schemaInstance(schema)).toThrow(problem);
+  });
+
+  test("sizes are bounded, and nonsense sizes are none", () => {
+    expect((schemaInstance({ type: "string", minLength: 1e9 }) as string).length).toBe(4096);
+    expect(schemaInstance({ type: "array", minItems: -1, items: { type: "string" } })).toEqual([]);
+  });
+
+  test("a prompt of a million spaces is read word by word for its names", () => {
+    const content = `Hi${" ".repeat(1_000_000)}Oslo`;
+    const plan = planCompletion(ask({ messages: [{ role: "user", content }], tools: [tool("t")] }), "c");
+    expect(plan.toolCalls[0]?.arguments).toBe('{"city":"Oslo"}');
+  });
+});
