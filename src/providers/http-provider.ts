@@ -1,3 +1,4 @@
+import { GatewayError } from "../errors/gateway-error.js";
 import { type RequestProgress, toUpstreamError } from "../upstream/upstream-error.js";
 import type {
   OriginOptions,
@@ -99,17 +100,37 @@ export class HttpProvider implements Provider {
     }
   }
 
+  /**
+   * The request in the provider's format. What cannot be written (a refusal of a field, or a value
+   * the format cannot hold) is the request's fault, never the deployment's: not retried, not counted.
+   */
+  private body(request: ChatRequest, stream: boolean): string {
+    try {
+      return this.format.requestBody(request, stream);
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      throw new GatewayError(
+        "invalid_argument",
+        `the request cannot be written for provider ${this.name}: ${(error as Error).message}`,
+        {
+          reason: "UNSENDABLE_REQUEST",
+        },
+      );
+    }
+  }
+
   private async send(
     request: ChatRequest,
     stream: boolean,
     signal: AbortSignal,
   ): Promise<{ response: UpstreamResponse; upstream: UpstreamFacts }> {
+    const body = this.body(request, stream);
     const startedAt = performance.now();
     const response = await this.upstream.request({
       method: "POST",
       path: this.path,
       headers: this.format.headers,
-      body: this.format.requestBody(request, stream),
+      body,
       signal,
     });
     const upstream: UpstreamFacts = {

@@ -1,5 +1,6 @@
 import type { ChatMessage, ContentPart, ImageSource, Reasoning, ToolCall } from "../providers/provider.js";
 import { invalid } from "./invalid-field.js";
+import { jsonObjectField } from "./json-object-field.js";
 import type { RequestSize } from "./request-size.js";
 import type { InputImage, InputMessage } from "./validate-request.js";
 
@@ -138,16 +139,6 @@ function toolCall(
   if (call.name === "") invalid(`${field}.name`, "is required");
   size.add(call.arguments);
   const args = call.arguments === "" ? "{}" : call.arguments;
-  if (!isJsonObject(args)) invalid(`${field}.arguments`, "must be a JSON object");
+  jsonObjectField(args, `${field}.arguments`);
   return { id: call.id, name: call.name, arguments: args };
-}
-
-/** Whether `text` is JSON whose value is an object. */
-export function isJsonObject(text: string): boolean {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value);
-  } catch {
-    return false;
-  }
 }

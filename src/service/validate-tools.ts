@@ -1,6 +1,7 @@
 import { ToolChoiceMode } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { ChatRequest, ResponseFormat, ToolChoice, ToolDefinition } from "../providers/provider.js";
 import { invalid } from "./invalid-field.js";
+import { jsonObjectField } from "./json-object-field.js";
 import type { RequestSize } from "./request-size.js";
 import type { GenerationInput, InputTool } from "./validate-request.js";
 
@@ -36,7 +37,7 @@ function toolDefinition(tool: InputTool, field: string, size: RequestSize): Tool
     ...(tool.description ? { description: tool.description } : {}),
     // No schema: a tool without arguments, said the way every provider reads it.
     parameters: tool.parametersJson
-      ? schemaObject(tool.parametersJson, `${field}.parameters_json`)
+      ? jsonObjectField(tool.parametersJson, `${field}.parameters_json`)
       : { type: "object", properties: {} },
     ...(tool.strict ? { strict: true } : {}),
   };
@@ -83,7 +84,7 @@ function formatOf(
       return {
         type: "json_schema",
         name,
-        schema: schemaObject(schemaJson, "response_format.json_schema.schema_json"),
+        schema: jsonObjectField(schemaJson, "response_format.json_schema.schema_json"),
         ...(description ? { description } : {}),
         ...(strict ? { strict: true } : {}),
       };
@@ -91,19 +92,6 @@ function formatOf(
     default:
       return undefined;
   }
-}
-
-/** A JSON Schema given as text: it must be a JSON object (its meaning is the provider's to judge). */
-function schemaObject(text: string, field: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    invalid(field, `is not JSON: ${(error as Error).message}`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    invalid(field, "must be a JSON object (a JSON Schema)");
-  return value as Record<string, unknown>;
 }
 
 const nameProblem = (name: string) =>

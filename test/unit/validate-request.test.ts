@@ -262,7 +262,7 @@ describe("mistakes are INVALID_ARGUMENT naming the field", () => {
     [
       "a schema that is not an object",
       request({ tools: [{ name: "t", parametersJson: "[]" }] }),
-      "tools[0].parameters_json must be a JSON object (a JSON Schema)",
+      "tools[0].parameters_json must be a JSON object",
     ],
     [
       "a tool choice naming no tool",
@@ -292,6 +292,13 @@ describe("mistakes are INVALID_ARGUMENT naming the field", () => {
     ],
   ])("%s", (_, input, problem) => {
     expect(problemOf(input)).toContain(problem);
+  });
+
+  test("a schema nested past 64 levels: no provider body can be built from it", () => {
+    const deep = `${'{"a":'.repeat(50_000)}1${"}".repeat(50_000)}`;
+    expect(
+      problemOf(request({ tools: [{ name: "t", parametersJson: deep }] }), { maxRequestBytes: 1 << 20 }),
+    ).toBe("tools[0].parameters_json nests deeper than 64 levels");
   });
 
   test("images count against max_request_bytes", () => {
