@@ -6,7 +6,7 @@ import type { Provider } from "../providers/provider.js";
 import { type Clock, systemClock } from "./clock.js";
 import { DeploymentHealth } from "./deployment-health.js";
 import { DeploymentSelector } from "./deployment-selector.js";
-import { backoffMs, isRetryable, sleep } from "./retry-policy.js";
+import { backoffMs, isRetryable, refusedByProvider, sleep } from "./retry-policy.js";
 
 /** Passthrough models remembered (the most recently used): callers choose their names. */
 export const MAX_REMEMBERED_PASSTHROUGH_MODELS = 1024;
@@ -127,10 +127,12 @@ export class ModelRouter {
     let lastError: unknown;
     let previous: Deployment | undefined;
     let failure: Record<string, unknown> | undefined;
+    // A deployment that cannot carry a field of the request sent nothing: the next one needs no wait.
+    let refused = false;
     while (attempts < this.policy.max_attempts) {
       let next = this.pick(chain, tried);
       if (next === undefined) break;
-      if (attempts > 0) {
+      if (attempts > 0 && !refused) {
         await this.waitBeforeRetry(attempts, lastError, next.deployment === previous, bounds);
         // The wait took time: the one picked may have reached its limit, cooled down or begun a probe.
         next = this.pick(chain, tried);
@@ -154,6 +156,9 @@ export class ModelRouter {
       } catch (error) {
         release(error);
         lastError = error;
+        // Another deployment of the chain (another provider's API) may carry what this one cannot.
+        refused = refusedByProvider(error) && this.hasUntried(chain, tried);
+        if (refused) continue;
         if (!isRetryable(error) || bounds.signal.aborted) throw error;
         // Logged once another attempt is sure to follow.
         failure = {
@@ -165,6 +170,12 @@ export class ModelRouter {
       }
     }
     throw lastError ?? this.noDeploymentLeft(chain[0] as RoutableModel);
+  }
+
+  /** Whether the chain holds an available deployment this request has not tried. */
+  private hasUntried(chain: RoutableModel[], tried: Set<Deployment>): boolean {
+    const now = this.clock.now();
+    return chain.some((model) => model.deployments.some((d) => d.health.available(now) && !tried.has(d)));
   }
 
   /** The configured models, then one `<provider>/*` entry per passthrough provider. */

@@ -20,6 +20,14 @@ export function isRetryable(error: unknown): error is GatewayError {
   return error instanceof GatewayError && error.retryable && !error.delivered;
 }
 
+/**
+ * A provider's API has no place for a field of the request (UNSUPPORTED_FIELD): nothing was sent,
+ * and the deployment is not at fault, so another provider's deployment of the model may serve it.
+ */
+export function refusedByProvider(error: unknown): boolean {
+  return error instanceof GatewayError && error.reason === "UNSUPPORTED_FIELD";
+}
+
 /** Waits `ms` on `clock`, or rejects as soon as the caller's signal aborts. */
 export function sleep(ms: number, signal: AbortSignal, clock: Clock = systemClock): Promise<void> {
   // An abort event fires once: a signal aborted already would never wake the wait.
