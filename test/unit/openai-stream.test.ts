@@ -222,6 +222,34 @@ describe("pieces besides text", () => {
     }
   });
 
+  test("a server that numbers every parallel call 0 (Ollama, SGLang): a new id begins the next call", async () => {
+    const piece = (id: string | undefined, args: string) => ({
+      tool_calls: [
+        {
+          index: 0,
+          ...(id
+            ? { id, function: { name: `f_${id}`, arguments: args } }
+            : { function: { arguments: args } }),
+        },
+      ],
+    });
+    const { events } = await read(
+      sse(
+        deltaChunk(piece("a", '{"city":')),
+        deltaChunk(piece(undefined, '"A"}')),
+        deltaChunk(piece("b", '{"city":')),
+        deltaChunk(piece(undefined, '"B"}')),
+        "[DONE]",
+      ),
+    );
+    expect(events.filter((e) => (e as { type: string }).type === "tool_call_delta")).toEqual([
+      { type: "tool_call_delta", index: 0, id: "a", name: "f_a", arguments: '{"city":' },
+      { type: "tool_call_delta", index: 0, arguments: '"A"}' },
+      { type: "tool_call_delta", index: 1, id: "b", name: "f_b", arguments: '{"city":' },
+      { type: "tool_call_delta", index: 1, arguments: '"B"}' },
+    ]);
+  });
+
   test("the deprecated function_call, which has no id to answer, is named in nonTextContent", async () => {
     const { events } = await read(
       sse(deltaChunk({ function_call: { name: "f", arguments: "{}" } }), "[DONE]"),

@@ -89,12 +89,13 @@ export async function* readChatStream(
 class ToolCallPieces {
   /** Each begun call's id, by index. */
   private readonly begun = new Map<number, string | undefined>();
+  /** A server index that numbered more than one call, to the index of its latest. */
+  private readonly renumbered = new Map<number, number>();
   private last = -1;
 
   piece(call: ToolCallChunk): ToolCallDelta {
-    const id = call.id ?? undefined;
-    const sameAsLast = this.last >= 0 && (id === undefined || id === this.begun.get(this.last));
-    const index = typeof call.index === "number" ? call.index : sameAsLast ? this.last : this.begun.size;
+    const id = call.id || undefined;
+    const index = typeof call.index === "number" ? this.numbered(call.index, id) : this.unnumbered(id);
     const first = !this.begun.has(index);
     if (first) this.begun.set(index, id);
     this.last = index;
@@ -105,5 +106,24 @@ class ToolCallPieces {
       ...(first && call.function?.name ? { name: call.function.name } : {}),
       arguments: call.function?.arguments ?? "",
     };
+  }
+
+  /**
+   * A piece the server numbered. Ollama, SGLang and Dynamo number every parallel call 0: a new id
+   * at an index whose call has another one begins the next call, not more of that one.
+   */
+  private numbered(serverIndex: number, id: string | undefined): number {
+    const index = this.renumbered.get(serverIndex) ?? serverIndex;
+    const begunWith = this.begun.get(index);
+    if (id === undefined || begunWith === undefined || begunWith === id) return index;
+    const next = this.begun.size;
+    this.renumbered.set(serverIndex, next);
+    return next;
+  }
+
+  /** A piece without an index: a new id begins the next call, none continues the last. */
+  private unnumbered(id: string | undefined): number {
+    const sameAsLast = this.last >= 0 && (id === undefined || id === this.begun.get(this.last));
+    return sameAsLast ? this.last : this.begun.size;
   }
 }
