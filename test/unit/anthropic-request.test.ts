@@ -260,6 +260,20 @@ describe("the body sent to POST /v1/messages", () => {
     expect(await sent(chat({ responseFormat: { type: "text" } }))).not.toHaveProperty("output_config");
   });
 
+  it("makes room for a thinking budget when the caller set no max_tokens (max_tokens must exceed it)", async () => {
+    expect(await sent(chat({ reasoningBudgetTokens: 8192 }))).toMatchObject({
+      max_tokens: MAX_TOKENS + 8192,
+      thinking: { type: "enabled", budget_tokens: 8192 },
+    });
+  });
+
+  it("sends no tool_choice without tools: there it says nothing", async () => {
+    for (const toolChoice of [{ type: "auto" }, { type: "none" }] as const) {
+      const body = await sent(chat({ toolChoice, parallelToolCalls: false }));
+      expect(body).not.toHaveProperty("tool_choice");
+    }
+  });
+
   it("maps reasoning effort low, medium and high to output_config.effort", async () => {
     for (const effort of ["low", "medium", "high"] as const) {
       expect(await sent(chat({ reasoningEffort: effort }))).toMatchObject({ output_config: { effort } });

@@ -29,14 +29,17 @@ export function messagesBody(
   };
   return JSON.stringify({
     model: request.model,
-    max_tokens: request.maxTokens ?? defaultMaxTokens,
+    // A thinking budget counts against max_tokens, which must exceed it: unset, room is made for both.
+    max_tokens: request.maxTokens ?? defaultMaxTokens + (request.reasoningBudgetTokens ?? 0),
     messages: toTurns(request.messages),
     system: request.system,
     temperature: request.temperature,
     top_p: request.topP,
     stop_sequences: request.stop.length > 0 ? request.stop : undefined,
     tools: request.tools.length > 0 ? request.tools.map(toTool) : undefined,
-    tool_choice: toToolChoice(request.toolChoice, request.parallelToolCalls),
+    // Without tools, a tool_choice says nothing (auto, none) or cannot be met: left out, as for OpenAI.
+    tool_choice:
+      request.tools.length > 0 ? toToolChoice(request.toolChoice, request.parallelToolCalls) : undefined,
     thinking:
       request.reasoningBudgetTokens === undefined
         ? undefined
