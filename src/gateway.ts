@@ -83,6 +83,7 @@ export async function startGateway(
     env,
     startedAt: new Date(),
     notReady: () => (ready ? shedder.overload() : "starting or draining"),
+    maxHeaderBytes: server.connections.max_header_bytes,
   };
   let served: ServedConfig;
   try {

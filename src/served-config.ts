@@ -32,6 +32,8 @@ export interface GatewayParts {
   startedAt: Date;
   /** Why /readyz should answer 503 now, or undefined when ready. */
   notReady: () => string | undefined;
+  /** The listener's header limit: fixed while it listens, so a reload does not change it halfway. */
+  maxHeaderBytes: number;
 }
 
 /**
@@ -109,7 +111,7 @@ export async function buildServedConfig(
       ),
       { allowedOrigins: server.cors.allowed_origins },
     ),
-    server.connections.max_header_bytes,
+    parts.maxHeaderBytes,
   );
   return { config, handler: requests.counting(handler), requests, providers, demoUpstreams, pools: plan };
 }
