@@ -60,6 +60,7 @@ export function validateMessages(
       case "tool": {
         const toolCallId = message.toolCallId ?? "";
         if (toolCallId === "") invalid(`${field}.tool_call_id`, "is required in a tool turn");
+        size.add(toolCallId);
         if (!callIds.has(toolCallId))
           invalid(
             `${field}.tool_call_id`,
@@ -86,6 +87,7 @@ function contentOf(message: InputMessage, field: string, size: RequestSize): Con
   }
   if (message.content !== "") invalid(`${field}.parts`, "must be empty when content holds the turn's text");
   return parts.map(({ part }, p): ContentPart => {
+    size.addElement();
     switch (part.case) {
       case "text":
         size.add(part.value);
@@ -111,6 +113,7 @@ function imageSource({ source, mediaType }: InputImage, field: string, size: Req
     if (!IMAGE_MEDIA_TYPES.has(mediaType)) invalid(`${field}.media_type`, mediaTypeProblem(mediaType));
     if (source.value.length === 0) invalid(`${field}.data`, "must not be empty");
     size.addBytes(source.value.length);
+    size.add(mediaType);
     return { mediaType, base64: Buffer.from(source.value).toString("base64") };
   }
   if (source.case !== "url") return invalid(field, "needs a url or data");
@@ -137,7 +140,8 @@ function toolCall(
 ): ToolCall {
   if (call.id === "") invalid(`${field}.id`, "is required");
   if (call.name === "") invalid(`${field}.name`, "is required");
-  size.add(call.arguments);
+  size.addElement();
+  size.add(call.id, call.name, call.arguments);
   const args = call.arguments === "" ? "{}" : call.arguments;
   jsonObjectField(args, `${field}.arguments`);
   return { id: call.id, name: call.name, arguments: args };

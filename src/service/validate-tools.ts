@@ -7,12 +7,15 @@ import type { GenerationInput, InputTool } from "./validate-request.js";
 
 /** What OpenAI and Anthropic both accept as a tool's or schema's name. */
 const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const MAX_TOOLS = 128;
 
 /** Tools, the tool choice and the response format, checked against each other. */
 export function validateTools(
   request: GenerationInput,
   size: RequestSize,
 ): Pick<ChatRequest, "tools" | "toolChoice" | "parallelToolCalls" | "responseFormat"> {
+  if ((request.tools?.length ?? 0) > MAX_TOOLS)
+    invalid("tools", `holds at most ${MAX_TOOLS} tools (OpenAI's limit)`);
   const tools = (request.tools ?? []).map((tool, i) => toolDefinition(tool, `tools[${i}]`, size));
   const names = new Set<string>();
   tools.forEach(({ name }, i) => {
@@ -31,6 +34,7 @@ export function validateTools(
 
 function toolDefinition(tool: InputTool, field: string, size: RequestSize): ToolDefinition {
   if (!NAME.test(tool.name)) invalid(`${field}.name`, nameProblem(tool.name));
+  size.addElement();
   size.add(tool.name, tool.description, tool.parametersJson);
   return {
     name: tool.name,

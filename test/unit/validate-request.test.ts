@@ -301,6 +301,20 @@ describe("mistakes are INVALID_ARGUMENT naming the field", () => {
     ).toBe("tools[0].parameters_json nests deeper than 64 levels");
   });
 
+  test("each element costs its structure: a flood of empty parts is over the limit", () => {
+    const parts = Array.from({ length: 3000 }, () => ({ part: { case: "text" as const, value: "" } }));
+    expect(problemOf(request({ messages: [{ role: "user", parts }] }))).toMatch(
+      /^messages carry \d+ bytes, over the limit/,
+    );
+  });
+
+  test("at most 128 tools", () => {
+    const tools = Array.from({ length: 129 }, (_, i) => ({ name: `t${i}` }));
+    expect(problemOf(request({ tools }), { maxRequestBytes: 1 << 20 })).toBe(
+      "tools holds at most 128 tools (OpenAI's limit)",
+    );
+  });
+
   test("images count against max_request_bytes", () => {
     const big = new Uint8Array(70 * 1024);
     expect(problemOf(image({ source: { case: "data", value: big }, mediaType: "image/png" }))).toMatch(
