@@ -122,6 +122,8 @@ export async function startGateway(
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   // One reload at a time: a second waits for the first, so each builds on the config it replaces.
   let reloading: Promise<unknown> = Promise.resolve();
+  /** Configs replaced whose calls may still be running: a pool one of them kept must outlive them. */
+  const replaced = new Set<ServedConfig>();
   return {
     url: `${server.tls ? "https" : "http"}://${host}:${address.port}`,
     address,
@@ -141,7 +143,7 @@ export async function startGateway(
     },
     reload(next) {
       const reload = reloading.then(async () => {
-        const report = await reloadGateway(served, next, parts);
+        const report = await reloadGateway(served, next, parts, replaced);
         served = report.served;
         return report;
       });
@@ -171,6 +173,7 @@ async function reloadGateway(
   running: ServedConfig,
   config: GatewayConfig,
   parts: GatewayParts,
+  replaced: Set<ServedConfig>,
 ): Promise<ReloadReport & { served: ServedConfig }> {
   const served = await buildServedConfig(config, parts, running);
   for (const { origin, error } of await served.pools.warmUp())
@@ -185,7 +188,11 @@ async function reloadGateway(
       (key) => JSON.stringify(running.config.server[key]) !== JSON.stringify(config.server[key]),
     ).map((key) => `server.${key}`),
     drained: (async () => {
-      await running.requests.idle(config.server.drain_timeout);
+      // Every replaced config's calls, not only the last one's: a pool the last config kept may
+      // still carry a call that began two reloads ago.
+      replaced.add(running);
+      await Promise.all([...replaced].map((older) => older.requests.idle(config.server.drain_timeout)));
+      for (const older of replaced) if (older.requests.count === 0) replaced.delete(older);
       await closeRetired();
       await Promise.all(retired.map((upstream) => upstream.close()));
     })(),

@@ -5,21 +5,26 @@ import type { RequestHandler } from "./listener.js";
  * that began under the old config are done (their retries may still need its pools until then).
  */
 export class RequestsInFlight {
-  private count = 0;
+  private inFlight = 0;
   private readonly idleWaiters = new Set<() => void>();
 
   /** `handler`, counting each request from its arrival until its response closes. */
   counting(handler: RequestHandler): RequestHandler {
     return (req, res) => {
-      this.count++;
+      this.inFlight++;
       res.once("close", this.release);
       handler(req, res);
     };
   }
 
+  /** Requests being served now. */
+  get count(): number {
+    return this.inFlight;
+  }
+
   /** Resolves once no request is being served, or after `timeoutMs`, whichever comes first. */
   idle(timeoutMs: number): Promise<void> {
-    if (this.count === 0) return Promise.resolve();
+    if (this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -32,7 +37,7 @@ export class RequestsInFlight {
   }
 
   private readonly release = () => {
-    if (--this.count > 0) return;
+    if (--this.inFlight > 0) return;
     for (const done of this.idleWaiters) done();
   };
 }
