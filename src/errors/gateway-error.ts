@@ -65,3 +65,11 @@ export class GatewayError extends Error {
     });
   }
 }
+
+/**
+ * A field of the caller's request is wrong: INVALID_ARGUMENT (reason INVALID_FIELD), the field
+ * named first ("stop[2] must not be empty"), so every API can rename it to its callers' spelling.
+ */
+export function invalidField(field: string, problem: string): GatewayError {
+  return new GatewayError("invalid_argument", `${field} ${problem}`, { reason: "INVALID_FIELD" });
+}

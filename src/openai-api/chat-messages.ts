@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { invalidField } from "../errors/gateway-error.js";
 import type { InputMessage } from "../service/validate-request.js";
-import { invalid, notCarried, parseField, typeOf } from "./invalid-field.js";
+import { notCarried, parseField, typeOf } from "./invalid-field.js";
 
 type InputPart = NonNullable<InputMessage["parts"]>[number];
 
@@ -63,9 +64,12 @@ export function inputMessageOf(raw: unknown, i: number): InputMessage {
       return { role: "tool", toolCallId: tool.tool_call_id, ...contentOf(tool.content, field, "text") };
     }
     case "function":
-      throw invalid(`${field}.role`, `"function" is not supported: send tool results as "tool" messages`);
+      throw invalidField(
+        `${field}.role`,
+        `"function" is not supported: send tool results as "tool" messages`,
+      );
     default:
-      throw invalid(`${field}.role`, `must be ${ROLES}, not "${message.role}"`);
+      throw invalidField(`${field}.role`, `must be ${ROLES}, not "${message.role}"`);
   }
 }
 
@@ -76,9 +80,9 @@ export function inputMessageOf(raw: unknown, i: number): InputMessage {
 function assistantMessageOf(raw: unknown, field: string): InputMessage {
   const message = parseField(AssistantMessage, raw, field);
   const turn: InputMessage = { role: "assistant", ...contentOf(message.content, field, "text or refusal") };
-  if (message.audio != null) throw invalid(`${field}.audio`, "is not supported: audio is not carried");
+  if (message.audio != null) throw invalidField(`${field}.audio`, "is not supported: audio is not carried");
   if (message.function_call != null)
-    throw invalid(`${field}.function_call`, "is not supported: send tool_calls instead");
+    throw invalidField(`${field}.function_call`, "is not supported: send tool_calls instead");
   if (message.refusal) {
     if (turn.parts === undefined && turn.content === "") turn.content = message.refusal;
     else {
@@ -89,7 +93,7 @@ function assistantMessageOf(raw: unknown, field: string): InputMessage {
   const toolCalls = (message.tool_calls ?? []).map((call, j) => {
     const at = `${field}.tool_calls[${j}]`;
     const type = typeOf(call);
-    if (type !== "function") throw invalid(at, `must be a function call: ${notCarried(type, "calls")}`);
+    if (type !== "function") throw invalidField(at, `must be a function call: ${notCarried(type, "calls")}`);
     const { id, function: fn } = parseField(FunctionToolCall, call, at);
     return { id, name: fn.name, arguments: fn.arguments };
   });
@@ -125,7 +129,7 @@ function partOf(part: unknown, field: string, kinds: PartKinds): InputPart {
     type === undefined
       ? "it has no type"
       : (NOT_CARRIED_PARTS[type] ?? `"${type}" is not a part this message may hold`);
-  throw invalid(field, `must be a ${kinds} part: ${why}`);
+  throw invalidField(field, `must be a ${kinds} part: ${why}`);
 }
 
 const textPart = (text: string): InputPart => ({ part: { case: "text", value: text } });

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { ReasoningEffort, ToolChoiceMode } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { invalidField } from "../errors/gateway-error.js";
 import type { GenerationInput, InputTool } from "../service/validate-request.js";
 import { inputMessageOf } from "./chat-messages.js";
-import { invalid, notCarried, parseField, typeOf } from "./invalid-field.js";
+import { notCarried, parseField, typeOf } from "./invalid-field.js";
 
 /** A JSON object, passed through as it came: its keys keep their order when it is written again. */
 const JsonObject = z.custom<Record<string, unknown>>(
@@ -107,11 +108,11 @@ export function parseChatRequest(body: string): ParsedChatRequest {
   try {
     json = JSON.parse(body);
   } catch {
-    throw invalid("body", "is not valid JSON");
+    throw invalidField("body", "is not valid JSON");
   }
   const request = parseField(ChatCompletionRequest, json, "");
   for (const [field, isSet, problem] of NOT_CARRIED) {
-    if (isSet(request[field])) throw invalid(field, problem);
+    if (isSet(request[field])) throw invalidField(field, problem);
   }
   const stop = typeof request.stop === "string" ? [request.stop] : (request.stop ?? []);
   return {
@@ -138,7 +139,7 @@ export function parseChatRequest(body: string): ParsedChatRequest {
 function toolOf(tool: unknown, i: number): InputTool {
   const field = `tools[${i}]`;
   const type = typeOf(tool);
-  if (type !== "function") throw invalid(field, `must be a function tool: ${notCarried(type, "tools")}`);
+  if (type !== "function") throw invalidField(field, `must be a function tool: ${notCarried(type, "tools")}`);
   const { function: fn } = parseField(FunctionTool, tool, field);
   return {
     name: fn.name,
@@ -153,12 +154,12 @@ function toolChoiceOf(choice: unknown): GenerationInput["toolChoice"] {
   if (typeof choice === "string") {
     const mode = TOOL_CHOICE_MODES[choice];
     if (mode === undefined)
-      throw invalid("tool_choice", `must be "auto", "none", "required" or a function, not "${choice}"`);
+      throw invalidField("tool_choice", `must be "auto", "none", "required" or a function, not "${choice}"`);
     return { choice: { case: "mode", value: mode } };
   }
   const type = typeOf(choice);
   if (type !== "function")
-    throw invalid(
+    throw invalidField(
       "tool_choice",
       `must be "auto", "none", "required" or a function: ${notCarried(type, "choices")}`,
     );
@@ -172,7 +173,7 @@ function responseFormatOf(format: unknown): GenerationInput["responseFormat"] {
   if (type === "text") return { format: { case: "text", value: true } };
   if (type === "json_object") return { format: { case: "jsonObject", value: true } };
   if (type !== "json_schema")
-    throw invalid(
+    throw invalidField(
       "response_format.type",
       `must be "text", "json_object" or "json_schema", not ${JSON.stringify(type ?? null)}`,
     );
@@ -194,6 +195,6 @@ function reasoningEffortOf(effort: string | null | undefined): ReasoningEffort |
   if (effort == null) return undefined;
   const value = REASONING_EFFORTS[effort];
   if (value === undefined)
-    throw invalid("reasoning_effort", `must be "minimal", "low", "medium" or "high", not "${effort}"`);
+    throw invalidField("reasoning_effort", `must be "minimal", "low", "medium" or "high", not "${effort}"`);
   return value;
 }

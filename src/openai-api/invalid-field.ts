@@ -1,18 +1,13 @@
 import type { z } from "zod";
-import { GatewayError } from "../errors/gateway-error.js";
-
-/** A refusal of the request naming its field: "messages[0].content must not be empty". */
-export function invalid(field: string, problem: string): GatewayError {
-  return new GatewayError("invalid_argument", `${field} ${problem}`, { reason: "INVALID_FIELD" });
-}
+import { invalidField } from "../errors/gateway-error.js";
 
 /** `value` read by `schema`, or a refusal naming the field below `field` that is wrong. */
 export function parseField<T extends z.ZodType>(schema: T, value: unknown, field: string): z.output<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  if (issue === undefined) throw invalid(field || "body", "is invalid");
-  throw invalid(fieldAt(field, issue.path) || "body", problemOf(issue));
+  if (issue === undefined) throw invalidField(field || "body", "is invalid");
+  throw invalidField(fieldAt(field, issue.path) || "body", problemOf(issue));
 }
 
 /** `messages` and [0, "content"] read as `messages[0].content`, as a caller writes it. */

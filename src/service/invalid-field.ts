@@ -1,6 +1,6 @@
-import { GatewayError } from "../errors/gateway-error.js";
+import { invalidField } from "../errors/gateway-error.js";
 
-/** A field of the caller's request is wrong: INVALID_ARGUMENT, the field named first ("stop[2] must not be empty"). */
+/** Refuses the request for one of its fields (see invalidField); throws, so it reads as a statement. */
 export function invalid(field: string, problem: string): never {
-  throw new GatewayError("invalid_argument", `${field} ${problem}`, { reason: "INVALID_FIELD" });
+  throw invalidField(field, problem);
 }

@@ -1,4 +1,4 @@
-import { GatewayError } from "../../errors/gateway-error.js";
+import { invalidField } from "../../errors/gateway-error.js";
 import type { ChatMessage, ChatRequest, ContentPart, ImageSource, ToolChoice } from "../provider.js";
 import { unsupported } from "../unsupported-field.js";
 
@@ -65,10 +65,6 @@ function refuseUnsupported(request: ChatRequest, provider: string): void {
       "response_format json_object",
       "its structured outputs need a JSON schema: use json_schema",
     );
-}
-
-function invalid(field: string, problem: string): GatewayError {
-  return new GatewayError("invalid_argument", `${field} ${problem}`, { reason: "INVALID_FIELD" });
 }
 
 /**
@@ -157,10 +153,10 @@ function toolInput(text: string, field: string): unknown {
   try {
     input = JSON.parse(text);
   } catch {
-    throw invalid(field, "must be a JSON object, and is not JSON");
+    throw invalidField(field, "must be a JSON object, and is not JSON");
   }
   if (typeof input !== "object" || input === null || Array.isArray(input))
-    throw invalid(field, "must be a JSON object");
+    throw invalidField(field, "must be a JSON object");
   return input;
 }
 
