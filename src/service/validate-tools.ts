@@ -24,10 +24,16 @@ export function validateTools(
   });
   const toolChoice = choiceOf(request.toolChoice?.choice, names);
   const responseFormat = formatOf(request.responseFormat?.format, size);
+  // Agent apps send a tool choice and parallel_tool_calls on every turn, some turns without tools.
+  // There they say nothing (auto, none; required or a named tool is refused above), and OpenAI
+  // refuses them: no provider is sent them.
+  const offered = tools.length > 0;
   return {
     tools,
-    ...(toolChoice ? { toolChoice } : {}),
-    ...(request.parallelToolCalls === undefined ? {} : { parallelToolCalls: request.parallelToolCalls }),
+    ...(offered && toolChoice ? { toolChoice } : {}),
+    ...(offered && request.parallelToolCalls !== undefined
+      ? { parallelToolCalls: request.parallelToolCalls }
+      : {}),
     ...(responseFormat ? { responseFormat } : {}),
   };
 }

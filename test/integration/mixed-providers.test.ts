@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { ToolChoiceMode } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import {
   type FakeAnthropic,
   type FakeOpenAI,
@@ -63,6 +64,21 @@ test.each([
     ["healthy", 0],
     ["healthy", 0],
   ]);
+});
+
+test("a turn without tools that still sets tool_choice and parallel_tool_calls is served by either", async () => {
+  const turn = {
+    model: "mixed",
+    messages,
+    toolChoice: { choice: { case: "mode" as const, value: ToolChoiceMode.NONE } },
+    parallelToolCalls: false,
+  };
+  const served = new Set<string | undefined>();
+  for (let i = 0; i < 8; i++) served.add((await gw.client.generate(turn)).upstream?.provider);
+  // The fake OpenAI refuses both fields without tools, as OpenAI does: none reached it.
+  expect(served.size).toBeGreaterThan(0);
+  for (const request of openai.requests) expect(request.body ?? {}).not.toHaveProperty("tool_choice");
+  for (const request of anthropic.requests) expect(request.body ?? {}).not.toHaveProperty("tool_choice");
 });
 
 test("a request neither can carry is refused, naming the field and a provider", async () => {

@@ -267,13 +267,6 @@ describe("the body sent to POST /v1/messages", () => {
     });
   });
 
-  it("sends no tool_choice without tools: there it says nothing", async () => {
-    for (const toolChoice of [{ type: "auto" }, { type: "none" }] as const) {
-      const body = await sent(chat({ toolChoice, parallelToolCalls: false }));
-      expect(body).not.toHaveProperty("tool_choice");
-    }
-  });
-
   it("maps reasoning effort low, medium and high to output_config.effort", async () => {
     for (const effort of ["low", "medium", "high"] as const) {
       expect(await sent(chat({ reasoningEffort: effort }))).toMatchObject({ output_config: { effort } });

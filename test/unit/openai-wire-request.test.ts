@@ -239,14 +239,6 @@ describe("the body sent to POST /chat/completions", () => {
     expect(body.response_format).toEqual(wire);
   });
 
-  // Agent apps set these on every turn, some turns without tools; OpenAI refuses them there.
-  it("leaves out parallel_tool_calls and tool_choice auto or none when there are no tools", async () => {
-    for (const type of ["auto", "none"] as const) {
-      const body = await sent(request({ toolChoice: { type }, parallelToolCalls: false }));
-      expect(Object.keys(body as object).sort()).toEqual(["messages", "model"]);
-    }
-  });
-
   it("asks a stream for its usage too", async () => {
     expect((await streamOf(provider(), request({ maxTokens: 5 }))).error).toBeUndefined();
     expect(lastBody(fake())).toEqual({

@@ -122,6 +122,18 @@ describe("an agent loop's turns", () => {
     });
   });
 
+  // Agent apps set these on every turn, some turns without tools; OpenAI refuses them there.
+  test("without tools, a tool_choice of auto or none and parallel_tool_calls say nothing, and are dropped", () => {
+    for (const mode of [ToolChoiceMode.AUTO, ToolChoiceMode.NONE]) {
+      const chat = validateRequest(
+        request({ toolChoice: { choice: { case: "mode", value: mode } }, parallelToolCalls: false }),
+        LIMITS,
+      );
+      expect(chat).not.toHaveProperty("toolChoice");
+      expect(chat).not.toHaveProperty("parallelToolCalls");
+    }
+  });
+
   test("a schema keeps its key order: providers generate arguments in it", () => {
     const schema = '{"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"string"}}}';
     const { tools } = validateRequest(request({ tools: [{ name: "t", parametersJson: schema }] }), LIMITS);

@@ -37,9 +37,7 @@ export function messagesBody(
     top_p: request.topP,
     stop_sequences: request.stop.length > 0 ? request.stop : undefined,
     tools: request.tools.length > 0 ? request.tools.map(toTool) : undefined,
-    // Without tools, a tool_choice says nothing (auto, none) or cannot be met: left out, as for OpenAI.
-    tool_choice:
-      request.tools.length > 0 ? toToolChoice(request.toolChoice, request.parallelToolCalls) : undefined,
+    tool_choice: toToolChoice(request.toolChoice, request.parallelToolCalls),
     thinking:
       request.reasoningBudgetTokens === undefined
         ? undefined

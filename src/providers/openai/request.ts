@@ -11,7 +11,6 @@ export function chatCompletionBody(request: ChatRequest, stream: boolean, provid
   if (request.reasoningBudgetTokens !== undefined) {
     throw unsupported(provider, "reasoning_budget_tokens", "OpenAI's API takes reasoning_effort instead");
   }
-  const hasTools = request.tools.length > 0;
   return JSON.stringify({
     model: request.model,
     messages: chatMessages(request, provider),
@@ -23,14 +22,9 @@ export function chatCompletionBody(request: ChatRequest, stream: boolean, provid
     temperature: request.temperature,
     top_p: request.topP,
     stop: request.stop.length > 0 ? request.stop : undefined,
-    tools: hasTools ? request.tools.map(tool) : undefined,
-    // Without tools, "auto", "none" and parallel_tool_calls say nothing, and OpenAI refuses them
-    // ("only allowed when 'tools' are specified"); "required" or a named tool is its to refuse.
-    tool_choice:
-      request.toolChoice && (hasTools || !saysNothing(request.toolChoice))
-        ? toolChoice(request.toolChoice)
-        : undefined,
-    parallel_tool_calls: hasTools ? request.parallelToolCalls : undefined,
+    tools: request.tools.length > 0 ? request.tools.map(tool) : undefined,
+    tool_choice: request.toolChoice && toolChoice(request.toolChoice),
+    parallel_tool_calls: request.parallelToolCalls,
     response_format: request.responseFormat && responseFormat(request.responseFormat),
     reasoning_effort: request.reasoningEffort,
     seed: request.seed,
@@ -46,8 +40,6 @@ function tool({ name, description, parameters, strict }: ToolDefinition) {
 function toolChoice(choice: ToolChoice) {
   return choice.type === "tool" ? { type: "function", function: { name: choice.name } } : choice.type;
 }
-
-const saysNothing = (choice: ToolChoice) => choice.type === "auto" || choice.type === "none";
 
 function responseFormat(format: ResponseFormat) {
   if (format.type !== "json_schema") return { type: format.type };
