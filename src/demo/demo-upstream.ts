@@ -1,5 +1,5 @@
 import { EventEmitter, once } from "node:events";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
   createSecureServer,
   type Http2SecureServer,
@@ -7,8 +7,7 @@ import {
   type Http2ServerResponse,
   type ServerHttp2Session,
 } from "node:http2";
-import type { AddressInfo } from "node:net";
-import type { TLSSocket } from "node:tls";
+import type { AddressInfo, Socket } from "node:net";
 import {
   completionJson,
   type DemoCompletion,
@@ -21,6 +20,8 @@ import { selfSignedCertificate } from "./self-signed-certificate.js";
 
 /** How long close() lets open responses finish before it ends their connections. */
 const CLOSE_GRACE_MS = 1_000;
+/** Idle keep-alive sockets of the plain server: longer than a gateway's 60 s, so the client closes first. */
+const PLAIN_KEEP_ALIVE_MS = 65_000;
 
 export interface DemoUpstreamOptions {
   /** Delay before the first token, in ms. Default 0. */
@@ -31,6 +32,8 @@ export interface DemoUpstreamOptions {
   host?: string;
   /** Port; default 0, an ephemeral one. */
   port?: number;
+  /** Cleartext HTTP/1.1 with keep-alive instead of TLS (no certificate): the plain upstream benches compare. Default false. */
+  plain?: boolean;
 }
 
 /** What the demo upstream saw, counted on its own side of the sockets. */
@@ -47,15 +50,16 @@ type AnyResponse = ServerResponse;
 
 /**
  * An OpenAI-compatible chat completions server over TLS (ALPN h2 and http/1.1) with a
- * certificate made at start. Emits "reset" when a caller abandons a response mid-way.
+ * certificate made at start, or over cleartext HTTP/1.1 (`plain`). Emits "reset" when a caller
+ * abandons a response mid-way.
  */
 export class DemoUpstream extends EventEmitter {
   readonly counts: DemoUpstreamCounts = { connectionsAccepted: 0, requestsServed: 0, streamsReset: 0 };
-  private server: Http2SecureServer | undefined;
+  private server: Http2SecureServer | Server | undefined;
   private certificate = "";
   private nextId = 0;
   private readonly sessions = new Set<ServerHttp2Session>();
-  private readonly sockets = new Set<TLSSocket>();
+  private readonly sockets = new Set<Socket>();
 
   constructor(private readonly options: DemoUpstreamOptions = {}) {
     super();
@@ -75,24 +79,35 @@ export class DemoUpstream extends EventEmitter {
     const address = this.server?.address() as AddressInfo | null;
     if (!address) throw new Error("the demo upstream is not listening");
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-    return `https://${host}:${address.port}`;
+    return `${this.options.plain ? "http" : "https"}://${host}:${address.port}`;
   }
 
-  /** The PEM certificate to trust for this server. */
+  /** The PEM certificate to trust for this server ("" when plain). */
   get ca(): string {
     return this.certificate;
   }
 
   async start(): Promise<this> {
+    const server = this.options.plain ? this.plainServer() : await this.secureServer();
+    server.listen(this.options.port ?? 0, this.options.host ?? "127.0.0.1");
+    await once(server, "listening");
+    this.server = server;
+    return this;
+  }
+
+  private plainServer(): Server {
+    const server = createServer({ keepAliveTimeout: PLAIN_KEEP_ALIVE_MS }, (req, res) =>
+      this.handle(req, res),
+    );
+    server.on("connection", (socket: Socket) => this.track(socket));
+    return server;
+  }
+
+  private async secureServer(): Promise<Http2SecureServer> {
     const { cert, key } = await selfSignedCertificate();
     this.certificate = cert;
     const server = createSecureServer({ cert, key, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] });
-    server.on("secureConnection", (socket: TLSSocket) => {
-      socket.setNoDelay(true);
-      this.counts.connectionsAccepted++;
-      this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
-    });
+    server.on("secureConnection", (socket: Socket) => this.track(socket));
     server.on("session", (session: ServerHttp2Session) => {
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
@@ -103,10 +118,14 @@ export class DemoUpstream extends EventEmitter {
     // A client that vanishes mid-handshake is its problem, not the demo's.
     server.on("tlsClientError", () => {});
     server.on("sessionError", () => {});
-    server.listen(this.options.port ?? 0, this.options.host ?? "127.0.0.1");
-    await once(server, "listening");
-    this.server = server;
-    return this;
+    return server;
+  }
+
+  private track(socket: Socket): void {
+    socket.setNoDelay(true);
+    this.counts.connectionsAccepted++;
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
   }
 
   async close(): Promise<void> {

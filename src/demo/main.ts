@@ -10,6 +10,8 @@ const { values } = parseArgs({
     ttft: { type: "string", default: "0" },
     "inter-token": { type: "string", default: "0" },
     "ca-out": { type: "string" },
+    // Cleartext HTTP/1.1 with keep-alive instead of TLS with ALPN h2: no certificate, so no --ca-out.
+    plain: { type: "boolean", default: false },
   },
 });
 const upstream = await new DemoUpstream({
@@ -17,10 +19,12 @@ const upstream = await new DemoUpstream({
   port: Number(values.port),
   timeToFirstTokenMs: Number(values.ttft),
   interTokenDelayMs: Number(values["inter-token"]),
+  plain: values.plain,
 }).start();
-if (values["ca-out"]) writeFileSync(values["ca-out"], upstream.ca);
+const caFile = upstream.ca === "" ? undefined : values["ca-out"];
+if (caFile) writeFileSync(caFile, upstream.ca);
 // One JSON line on stdout tells a parent process where to connect and what to trust.
-process.stdout.write(`${JSON.stringify({ origin: upstream.origin, ca: values["ca-out"] ?? null })}\n`);
+process.stdout.write(`${JSON.stringify({ origin: upstream.origin, ca: caFile ?? null })}\n`);
 const stop = () => void upstream.close().then(() => process.exit(0));
 process.once("SIGTERM", stop);
 process.once("SIGINT", stop);
