@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, connect, createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { LoadJob, LoadResult } from "./job.js";
 
-/** Children the bench starts: the demo upstream, gateways and the load generator. */
+/** Children the bench starts: the demo upstream, gateways, peer gateways and the load generator. */
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -52,6 +52,41 @@ function spawnNode(
   return spawn(command, argv, { cwd: ROOT, ...options });
 }
 
+/**
+ * Runs a load tool (wrk, h2load) to its end, under taskset when pinned; resolves with its stdout.
+ * `interruptAfterMs` sends SIGINT that long after the tool's first line (wrk's "Running ...", once
+ * its SIGINT handler is set; stdbuf makes it line-buffered): wrk takes whole seconds, and stops
+ * early and reports on SIGINT.
+ */
+export async function runTool(
+  command: string,
+  args: string[],
+  cpus: string | undefined,
+  interruptAfterMs?: number,
+): Promise<string> {
+  const line = interruptAfterMs === undefined ? [command, ...args] : ["stdbuf", "-oL", command, ...args];
+  const [file, ...argv] = cpus === undefined ? line : ["taskset", "-c", cpus, ...line];
+  const child = spawn(file as string, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let timer: NodeJS.Timeout | undefined;
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => {
+    if (stdout === "" && interruptAfterMs !== undefined) {
+      timer = setTimeout(() => child.kill("SIGINT"), interruptAfterMs);
+    }
+    stdout += text;
+  });
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+  const [code, signal] = (await once(child, "close").finally(() => clearTimeout(timer))) as [
+    number | null,
+    string,
+  ];
+  if (code !== 0) {
+    throw new Error(`${command} exited with ${code ?? signal}: ${(stderr || stdout).trim().slice(-500)}`);
+  }
+  return stdout;
+}
+
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, "exit");
@@ -74,22 +109,30 @@ async function firstLine(lines: Interface, child: ChildProcess, what: string): P
 
 export interface Upstream {
   origin: string;
+  /** The PEM file to trust for it; "" for a cleartext upstream. */
   caFile: string;
   pid: number;
   stop(): Promise<void>;
 }
 
+export interface UpstreamOptions {
+  ttftMs?: number;
+  interTokenMs?: number;
+  /** Cleartext HTTP/1.1 with keep-alive instead of TLS with ALPN h2 and http/1.1. */
+  plain?: boolean;
+}
+
 let children = 0;
 
-/** The demo upstream, standalone: TLS, ALPN h2, OpenAI chat completions. */
+/** The demo upstream, standalone: OpenAI chat completions over TLS (ALPN h2), or cleartext HTTP/1.1. */
 export async function startUpstream(
   tmpDir: string,
   pin: Pinning,
-  delays: { ttftMs: number; interTokenMs: number } = { ttftMs: 0, interTokenMs: 0 },
+  { ttftMs = 0, interTokenMs = 0, plain = false }: UpstreamOptions = {},
 ): Promise<Upstream> {
-  const caFile = join(tmpDir, `upstream-${++children}-ca.pem`);
-  const args = ["dist/src/demo/main.js", "--port", "0", "--ttft", String(delays.ttftMs)];
-  args.push("--inter-token", String(delays.interTokenMs), "--ca-out", caFile);
+  const caFile = plain ? "" : join(tmpDir, `upstream-${++children}-ca.pem`);
+  const args = ["dist/src/demo/main.js", "--port", "0", "--ttft", String(ttftMs)];
+  args.push("--inter-token", String(interTokenMs), ...(plain ? ["--plain"] : ["--ca-out", caFile]));
   const child = spawnNode(args, pin.enabled ? pin.load : undefined, { stdio: ["ignore", "pipe", "inherit"] });
   const line = await firstLine(
     createInterface({ input: child.stdout as NodeJS.ReadableStream }),
@@ -141,6 +184,38 @@ export async function startGatewayProcess(
     port,
     () => `gateway ${name} (log: ${readFileSync(logFile, "utf8").slice(-2000)})`,
   );
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid as number, logFile, stop: () => stopChild(child) };
+}
+
+/** Where the peer gateways are installed, with their own lockfile: never dependencies of the gateway. */
+const PEERS_DIR = join(ROOT, "bench/peers");
+const PORTKEY_SERVER = join(PEERS_DIR, "node_modules/@portkey-ai/gateway/build/start-server.js");
+
+/**
+ * The pinned Portkey gateway (bench/peers), run as its README says, on this same Node and core as
+ * ours; `npm ci` installs it first when missing. It has no CA option: NODE_EXTRA_CA_CERTS is how
+ * it trusts a TLS upstream. Its log (one line per request) goes to a file, as the gateway's does.
+ */
+export async function startPortkey(tmpDir: string, pin: Pinning, caFile: string): Promise<GatewayProcess> {
+  if (!existsSync(PORTKEY_SERVER)) {
+    // npm's progress goes to stderr: stdout is the report.
+    execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: PEERS_DIR, stdio: ["ignore", 2, 2] });
+  }
+  const logFile = join(tmpDir, `portkey-${++children}.log`);
+  const port = await freePort();
+  const log = openSync(logFile, "w");
+  // `--port=N`: it reads only that form.
+  const child = spawnNode(
+    [PORTKEY_SERVER, `--port=${port}`, "--headless"],
+    pin.enabled ? pin.gateway : undefined,
+    {
+      cwd: PEERS_DIR,
+      stdio: ["ignore", log, log],
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
+    },
+  );
+  closeSync(log);
+  await waitForPort(child, port, () => `portkey (log: ${readFileSync(logFile, "utf8").slice(-2000)})`);
   return { url: `http://127.0.0.1:${port}`, pid: child.pid as number, logFile, stop: () => stopChild(child) };
 }
 
