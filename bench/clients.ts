@@ -26,10 +26,10 @@ interface Connection {
 const connections = new Map<string, Connection>();
 
 export function callFor(job: LoadJob): Call {
-  const key = `${job.protocol} ${job.target} ${job.streamsPerConnection ?? 100}`;
+  const key = `${job.protocol} ${job.target} ${job.streamsPerConnection ?? 100} ${JSON.stringify(job.headers)}`;
   let connection = connections.get(key);
   if (connection === undefined) {
-    connection = job.protocol === "direct" ? direct(job) : gateway(job);
+    connection = job.protocol === "direct" || job.protocol === "openai" ? openaiApi(job) : gateway(job);
     connections.set(key, connection);
   }
   return connection.call(job);
@@ -52,27 +52,31 @@ function gateway(job: LoadJob): Connection {
 function grpcGateway(job: LoadJob): Connection {
   const client = new GrpcH2Client(job.target);
   const service = `/${GatewayService.typeName}`;
-  const request = (i: number, maxTokens: number) =>
-    toBinary(
-      GenerateRequestSchema,
-      create(GenerateRequestSchema, { model: "demo", messages: prompt(i), maxTokens }),
-    );
+  const request = (i: number, maxTokens: number, model: string) =>
+    toBinary(GenerateRequestSchema, create(GenerateRequestSchema, { model, messages: prompt(i), maxTokens }));
   return {
     close: () => client.close(),
-    call: ({ rpc, maxTokens }) =>
+    call: ({ rpc, maxTokens, model = "demo" }) =>
       rpc === "generate"
         ? async (i) => {
             let text = "";
-            await client.call(`${service}/Generate`, request(i, maxTokens), GenerateResponseSchema, (m) => {
-              text = m.text;
-            });
+            await client.call(
+              `${service}/Generate`,
+              request(i, maxTokens, model),
+              GenerateResponseSchema,
+              (m) => {
+                text = m.text;
+              },
+            );
             if (text === "") throw new Error("empty completion");
             return {};
           }
         : async (i) => {
             const tally = new StreamTally();
             const path = `${service}/GenerateStream`;
-            await client.call(path, request(i, maxTokens), GenerateStreamResponseSchema, (m) => tally.see(m));
+            await client.call(path, request(i, maxTokens, model), GenerateStreamResponseSchema, (m) =>
+              tally.see(m),
+            );
             return tally.result();
           },
   };
@@ -125,36 +129,45 @@ class StreamTally {
   }
 }
 
-/** The request the gateway would send, straight to the upstream, with the gateway's HTTP client and pool size. */
-function direct(job: LoadJob): Connection {
+/**
+ * OpenAI chat completions. `direct`: the request the gateway would send, straight to the upstream,
+ * with the gateway's HTTP client and pool size (TLS HTTP/2). `openai`: HTTP/1.1, one connection per
+ * call in flight, as an OpenAI SDK calls a gateway's OpenAI API (or the upstream's, as a baseline).
+ */
+function openaiApi(job: LoadJob): Connection {
   const pool = new Pool(job.target, {
-    allowH2: true,
-    connections: 4,
-    h2Options: { maxConcurrentStreams: job.streamsPerConnection ?? 100 },
+    ...(job.protocol === "direct"
+      ? {
+          allowH2: true,
+          connections: 4,
+          h2Options: { maxConcurrentStreams: job.streamsPerConnection ?? 100 },
+        }
+      : // Idle connections stay between jobs, as a long-lived client's (or as long as the server's keep-alive hint).
+        { keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 }),
     connect: job.caFile === undefined ? {} : { ca: readFileSync(job.caFile, "utf8") },
   });
-  const headers = { "content-type": "application/json", accept: "application/json" };
-  const body = (i: number, maxTokens: number, stream: boolean) =>
+  const headers = { "content-type": "application/json", accept: "application/json", ...job.headers };
+  const body = (i: number, maxTokens: number, model: string, stream: boolean) =>
     JSON.stringify({
-      model: "demo",
+      model,
       messages: prompt(i),
       max_tokens: maxTokens,
       ...(stream ? { stream } : {}),
     });
   return {
     close: () => void pool.destroy(),
-    call: ({ rpc, maxTokens }) =>
+    call: ({ rpc, maxTokens, model = "demo" }) =>
       rpc === "generate"
         ? async (i) => {
             const response = await pool.request({
               path: "/v1/chat/completions",
               method: "POST",
               headers,
-              body: body(i, maxTokens, false),
+              body: body(i, maxTokens, model, false),
             });
             const json = (await response.body.json()) as { choices?: { message?: { content?: string } }[] };
             if (response.statusCode !== 200 || !json.choices?.[0]?.message?.content) {
-              throw new Error(`upstream answered ${response.statusCode}`);
+              throw new Error(`${job.target} answered ${response.statusCode}`);
             }
             return {};
           }
@@ -163,9 +176,13 @@ function direct(job: LoadJob): Connection {
               path: "/v1/chat/completions",
               method: "POST",
               headers,
-              body: body(i, maxTokens, true),
+              body: body(i, maxTokens, model, true),
             });
-            if (response.statusCode !== 200) throw new Error(`upstream answered ${response.statusCode}`);
+            if (response.statusCode !== 200) {
+              throw new Error(
+                `${job.target} answered ${response.statusCode}: ${(await response.body.text()).slice(0, 200)}`,
+              );
+            }
             let firstDeltaAt: number | undefined;
             let deltas = 0;
             let done = false;

@@ -9,11 +9,14 @@ export type Protocol =
   /** OpenAI JSON, POST /v1/chat/completions over TLS HTTP/2 with undici, straight to the upstream. */
   | "direct";
 
+/** Protocol, or any OpenAI API (a gateway's or the upstream's) over HTTP/1.1, a connection per call in flight. */
+export type LoadProtocol = Protocol | "openai";
+
 /** One load to generate: sent to bench/load-generator.ts as a JSON line. */
 export interface LoadJob {
-  /** Gateway URL (grpc, connect) or upstream origin (direct). */
+  /** Gateway URL (grpc, connect, openai) or upstream origin (direct, openai). */
   target: string;
-  protocol: Protocol;
+  protocol: LoadProtocol;
   rpc: "generate" | "stream";
   /** Closed loop: this many calls in flight at all times. */
   concurrency?: number;
@@ -25,8 +28,12 @@ export interface LoadJob {
   durationMs?: number;
   /** Tokens asked for; a stream gets one delta per token. */
   maxTokens: number;
-  /** PEM file to trust for `direct` (the demo upstream's self-signed certificate). */
+  /** PEM file to trust for `direct` and `openai` over https (the demo upstream's self-signed certificate). */
   caFile?: string;
+  /** `openai` only: headers sent with every request, such as a peer gateway's routing headers. */
+  headers?: Record<string, string>;
+  /** The model asked for. Default "demo". */
+  model?: string;
   /** `direct` only: HTTP/2 streams per connection, as the gateway's pool allows (default 100). */
   streamsPerConnection?: number;
 }
