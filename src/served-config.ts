@@ -97,7 +97,13 @@ export async function buildServedConfig(
     defaultDeadlineMs: server.default_deadline,
   });
   const service = createGatewayService({ router, pools, calls, startedAt });
-  const rpc = createRpcHandler({ service, observer, health, maxRequestBytes: server.max_request_bytes });
+  const rpc = createRpcHandler({
+    service,
+    calls,
+    observer,
+    health,
+    maxRequestBytes: server.max_request_bytes,
+  });
   const requests = new RequestsInFlight();
   const handler = withHeaderLimit(
     withCors(

@@ -6,7 +6,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
  * with decodeURI, so grpc-js callers would read `%3B`, `%3A` and `%2C` for `;`, `:` and `,`.
  * The gRPC spec escapes only bytes outside 0x20-0x7E and `%` itself, which every client decodes.
  */
-export function encodeGrpcMessage(message: string): string {
+function encodeGrpcMessage(message: string): string {
   let encoded = "";
   for (const byte of Buffer.from(message, "utf8")) {
     encoded +=
@@ -48,11 +48,15 @@ export function reencodeGrpcMessages(req: AnyRequest, res: AnyResponse): void {
  */
 const MAX_GRPC_MESSAGE_CHARS = 1_024;
 
+/** `grpc-message`'s value for an error message: held to MAX_GRPC_MESSAGE_CHARS, then encoded. */
+export function grpcMessageHeader(text: string): string {
+  return encodeGrpcMessage(
+    text.length > MAX_GRPC_MESSAGE_CHARS ? `${text.slice(0, MAX_GRPC_MESSAGE_CHARS)}…` : text,
+  );
+}
+
 function fix(headers: OutgoingHttpHeaders | undefined): void {
   const message = headers?.["grpc-message"];
-  if (headers && typeof message === "string") {
-    const text = decodeURIComponent(message);
-    const held = text.length > MAX_GRPC_MESSAGE_CHARS ? `${text.slice(0, MAX_GRPC_MESSAGE_CHARS)}…` : text;
-    headers["grpc-message"] = encodeGrpcMessage(held);
-  }
+  if (headers && typeof message === "string")
+    headers["grpc-message"] = grpcMessageHeader(decodeURIComponent(message));
 }

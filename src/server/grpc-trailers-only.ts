@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { ConnectError } from "@connectrpc/connect";
-import { encodeGrpcMessage } from "./grpc-message-encoding.js";
+import { grpcMessageHeader } from "./grpc-message-encoding.js";
 
 /**
  * A gRPC (or gRPC-Web) answer of status alone, for an error the gateway gives before Connect sees
@@ -14,18 +14,23 @@ export function respondGrpcError(
   contentType: string,
   error: ConnectError,
 ): void {
-  const headers: Record<string, string> = {
-    "content-type": contentType,
-    "grpc-status": String(error.code),
-    "grpc-message": encodeGrpcMessage(error.rawMessage),
-  };
-  error.metadata.forEach((value, key) => {
-    headers[key] = value;
-  });
+  const headers = { "content-type": contentType, ...grpcStatusHeaders(error) };
   if ("stream" in res) {
     res.stream.respond({ ":status": 200, ...res.getHeaders(), ...headers }, { endStream: true });
     return;
   }
   res.writeHead(200, headers);
   res.end();
+}
+
+/** An error as gRPC's status fields (in trailers, or the headers of a trailers-only answer), with its metadata. */
+export function grpcStatusHeaders(error: ConnectError): Record<string, string> {
+  const headers: Record<string, string> = {
+    "grpc-status": String(error.code),
+    "grpc-message": grpcMessageHeader(error.rawMessage),
+  };
+  error.metadata.forEach((value, key) => {
+    headers[key] = value;
+  });
+  return headers;
 }

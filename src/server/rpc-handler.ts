@@ -4,9 +4,11 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { CallObserver } from "../service/call-observer.js";
 import { SELF_OBSERVED_METHODS } from "../service/gateway-service.js";
+import type { GenerationCalls } from "../service/generation-calls.js";
 import { httpVersionKey } from "../service/rpc-arrival.js";
 import { closeAfterEarlyReply } from "./close-after-reply.js";
 import { holdDeadlineHeaders } from "./deadline-headers.js";
+import { withGrpcGenerations } from "./grpc-generation.js";
 import { reencodeGrpcMessages } from "./grpc-message-encoding.js";
 import type { HealthServer } from "./health/health-service.js";
 import type { RequestHandler } from "./listener.js";
@@ -21,17 +23,20 @@ const WIRE_LIMIT_FACTOR = 4;
 
 export interface RpcHandlerOptions {
   service: ServiceImpl<typeof GatewayService>;
+  /** The generation calls the service makes, which plain gRPC reaches without the adapter. */
+  calls: GenerationCalls;
   observer: CallObserver;
   health: HealthServer;
   maxRequestBytes: number;
 }
 
 /**
- * The Connect adapter: gRPC, gRPC-Web and Connect (POST and GET) for GatewayService, beside the
- * standard gRPC health and reflection services.
+ * The RPCs: gRPC, gRPC-Web and Connect (POST and GET) for GatewayService, beside the standard gRPC
+ * health and reflection services, through the Connect adapter; plain gRPC generation calls, the
+ * hot path, straight on the HTTP/2 stream (grpc-generation.ts).
  */
 export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
-  const { service, observer, health, maxRequestBytes } = options;
+  const { service, calls, observer, health, maxRequestBytes } = options;
   const observedByService = (typeName: string, method: string) =>
     typeName === GatewayService.typeName && SELF_OBSERVED_METHODS.has(method);
   const adapter = connectNodeAdapter({
@@ -45,10 +50,15 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
     readMaxBytes: WIRE_LIMIT_FACTOR * maxRequestBytes,
     contextValues: (req) => createContextValues().set(httpVersionKey, req.httpVersion),
   }) as RequestHandler;
-  return (req, res) => {
+  const connect: RequestHandler = (req, res) => {
     holdDeadlineHeaders(req);
     reencodeGrpcMessages(req, res);
     closeAfterEarlyReply(req as IncomingMessage, res as ServerResponse);
     adapter(req, res);
   };
+  return withGrpcGenerations(connect, {
+    calls,
+    observer,
+    maxMessageBytes: WIRE_LIMIT_FACTOR * maxRequestBytes,
+  });
 }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import {
+  type ChannelOptions,
   type Client,
   credentials,
   loadPackageDefinition,
@@ -33,8 +34,11 @@ type UnaryCall = (
 ) => unknown;
 type ServerStreamCall = (request: GrpcJsMessage) => AsyncIterable<GrpcJsMessage>;
 
-/** Connects to a cleartext gateway URL such as http://127.0.0.1:8080. */
-export function createGrpcJsGatewayClient(url: string): GrpcJsGatewayClient {
+/**
+ * Connects to a cleartext gateway URL such as http://127.0.0.1:8080, with grpc-js channel
+ * `options` (e.g. `grpc.default_compression_algorithm`).
+ */
+export function createGrpcJsGatewayClient(url: string, options: ChannelOptions = {}): GrpcJsGatewayClient {
   const definition = loadSync("weaver/gateway/v1/gateway.proto", {
     includeDirs: [PROTO_DIR],
     longs: String,
@@ -46,6 +50,7 @@ export function createGrpcJsGatewayClient(url: string): GrpcJsGatewayClient {
   const client: Client = new proto.weaver.gateway.v1.GatewayService(
     new URL(url).host,
     credentials.createInsecure(),
+    options,
   );
   // grpc-js adds one method per RPC to the client at run time, so they are looked up by name.
   const method = (name: string): unknown => {
