@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { generate } from "selfsigned";
 
 export interface CertificatePair {
   cert: string;
@@ -13,6 +12,9 @@ export interface CertificatePair {
  * with DEPTH_ZERO_SELF_SIGNED_CERT. The host names it serves are in subjectAltName.
  */
 export async function selfSignedCertificate(): Promise<CertificatePair> {
+  // Loaded on first use: selfsigned brings @peculiar/x509 and asn1js (about 200 modules, 10 MB of
+  // idle RSS), which a gateway without a demo provider never needs.
+  const { generate } = await import("selfsigned");
   const now = new Date();
   const commonName = `weaver-gateway demo ${randomBytes(6).toString("hex")}`;
   const pems = await generate([{ name: "commonName", value: commonName }], {
