@@ -20,8 +20,11 @@ import { selfSignedCertificate } from "./self-signed-certificate.js";
 
 /** How long close() lets open responses finish before it ends their connections. */
 const CLOSE_GRACE_MS = 1_000;
-/** Idle keep-alive sockets of the plain server: longer than a gateway's 60 s, so the client closes first. */
-const PLAIN_KEEP_ALIVE_MS = 65_000;
+/**
+ * Idle HTTP/1.1 keep-alive sockets, plain or over TLS: longer than a gateway's 60 s, so the client
+ * closes first. Told to clients in Keep-Alive (without it, undici closes idle sockets after 4 s).
+ */
+const HTTP1_KEEP_ALIVE_MS = 65_000;
 
 export interface DemoUpstreamOptions {
   /** Delay before the first token, in ms. Default 0. */
@@ -96,7 +99,7 @@ export class DemoUpstream extends EventEmitter {
   }
 
   private plainServer(): Server {
-    const server = createServer({ keepAliveTimeout: PLAIN_KEEP_ALIVE_MS }, (req, res) =>
+    const server = createServer({ keepAliveTimeout: HTTP1_KEEP_ALIVE_MS }, (req, res) =>
       this.handle(req, res),
     );
     server.on("connection", (socket: Socket) => this.track(socket));
@@ -107,6 +110,8 @@ export class DemoUpstream extends EventEmitter {
     const { cert, key } = await selfSignedCertificate();
     this.certificate = cert;
     const server = createSecureServer({ cert, key, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] });
+    // Read by Node's HTTP/1.1 fallback as by an http.Server (unset, it sends no Keep-Alive timeout).
+    Object.assign(server, { keepAliveTimeout: HTTP1_KEEP_ALIVE_MS });
     server.on("secureConnection", (socket: Socket) => this.track(socket));
     server.on("session", (session: ServerHttp2Session) => {
       this.sessions.add(session);

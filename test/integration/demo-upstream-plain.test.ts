@@ -2,7 +2,7 @@ import { Client } from "undici";
 import { afterEach, expect, it } from "vitest";
 import { DemoUpstream } from "../../src/demo/demo-upstream.js";
 
-/** The demo upstream's cleartext HTTP/1.1 mode (`--plain`), the bench's HTTP/1.1 upstream. */
+/** The demo upstream's cleartext HTTP/1.1 mode (`--plain`), the bench's HTTP/1.1 upstream, and its HTTP/1.1 keep-alive. */
 
 let demo: DemoUpstream | undefined;
 let client: Client | undefined;
@@ -50,4 +50,22 @@ it("close() ends while a client holds an idle keep-alive connection", async () =
   ]);
 
   expect(outcome).toBe("closed");
+});
+
+it("tells HTTP/1.1 clients to keep idle connections for 65 s, over TLS as in plain", async () => {
+  for (const plain of [true, false]) {
+    demo = await new DemoUpstream({ plain }).start();
+    // undici offers h2 by default, whose connections carry no Keep-Alive.
+    client = new Client(demo.origin, { allowH2: false, connect: { ca: demo.ca || undefined } });
+    const response = await client.request({
+      path: "/v1/chat/completions",
+      method: "POST",
+      body: chat(false),
+    });
+    await response.body.text();
+    expect(response.headers["keep-alive"]).toBe("timeout=65");
+    await client.close();
+    await demo.close();
+    [client, demo] = [undefined, undefined];
+  }
 });
