@@ -143,7 +143,7 @@ function openaiApi(job: LoadJob): Connection {
           h2Options: { maxConcurrentStreams: job.streamsPerConnection ?? 100 },
         }
       : // Idle connections stay between jobs, as a long-lived client's (or as long as the server's keep-alive hint).
-        { keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 }),
+        { allowH2: false, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 }),
     connect: job.caFile === undefined ? {} : { ca: readFileSync(job.caFile, "utf8") },
   });
   const headers = { "content-type": "application/json", accept: "application/json", ...job.headers };
