@@ -10,6 +10,7 @@ import { markdown, type RunMeta, type ScenarioReport } from "./report.js";
 import { BenchContext, type BenchOptions, type Scenario } from "./scenarios/context.js";
 import { memory } from "./scenarios/memory.js";
 import { overhead } from "./scenarios/overhead.js";
+import { peers } from "./scenarios/peers.js";
 import { routing } from "./scenarios/routing.js";
 import { rtt } from "./scenarios/rtt.js";
 import { seed } from "./scenarios/seed.js";
@@ -18,7 +19,7 @@ import { throughput } from "./scenarios/throughput.js";
 
 /** `npm run bench`: starts the upstream, gateways and a load generator, runs the scenarios, reports. */
 
-const SCENARIOS: Scenario[] = [seed, rtt, overhead, routing, throughput, streams, memory];
+const SCENARIOS: Scenario[] = [seed, rtt, overhead, routing, throughput, streams, memory, peers];
 
 const USAGE = `usage: npm run bench -- [--quick] [--scenario NAME] [--out FILE] [--rounds N] [--rtt MS]
                           [--rate N] [--log-level LEVEL] [--no-pin]

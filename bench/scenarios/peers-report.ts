@@ -1,0 +1,372 @@
+import type { Bar, ChartPanel } from "../chart.js";
+import { MiB, num, ratio, spread } from "../format.js";
+import { diffMeasure, type Measure, measure, type Rounds, ratioMeasure } from "../stats.js";
+import type { ScenarioResult, Table } from "./context.js";
+import type { Peers, UpstreamKind } from "./peers-setup.js";
+import { PACE_SIDES, STREAM_SIDES, type StreamSide } from "./peers-streams.js";
+import { CONCURRENCIES, TOLERATED_FAILURES, unaryKey, unarySides, ZERO_DELAY } from "./peers-unary.js";
+
+/** The peers scenario's tables, notes and chart, from its rounds. */
+
+export interface PeersPlan {
+  warmUpSeconds: number;
+  runMs: number;
+  unaryRounds: number;
+  deltas: number;
+  streamRounds: number;
+  paceRounds: number;
+  gapMs: number;
+}
+
+const UPSTREAM_LABEL: Record<UpstreamKind, string> = {
+  h1: "HTTP/1.1 upstream",
+  h2: "TLS upstream",
+  paced: "paced TLS upstream",
+};
+const STREAM_LABEL: Record<StreamSide, string> = {
+  direct: "direct (TLS h2)",
+  weaver: "weaver-gateway, OpenAI API",
+  "weaver-grpc": "weaver-gateway, gRPC",
+  portkey: "Portkey, OpenAI API",
+};
+
+export function peersReport(r: Rounds, peers: Peers, plan: PeersPlan, quick: boolean): ScenarioResult {
+  // A run in which no call completed has no rate or latency (NaN): figures are over the other rounds.
+  const finite = (x: Measure) => measure(x.rounds.filter(Number.isFinite));
+  const m = (name: string) => finite(r.measure(name));
+  const per = (a: string, b: string) => finite(ratioMeasure(r.get(a), r.get(b)));
+  const minus = (a: string, b: string) => finite(diffMeasure(r.get(a), r.get(b)));
+  const addedRatio = (up: UpstreamKind, p: "p50" | "p99") => {
+    const [portkey, weaver] = (["portkey", "weaver"] as const).map((via) =>
+      diffMeasure(r.get(`${via}.${up}.c1.${p}`), r.get(`direct.${up}.c1.${p}`)),
+    );
+    return finite(ratioMeasure(portkey?.rounds ?? [], weaver?.rounds ?? []));
+  };
+  const us = (x: Measure) => spread(x, 0, 1000);
+  const vsPortkey = (up: UpstreamKind, c: number) => per(`weaver.${up}.c${c}.rps`, `portkey.${up}.c${c}.rps`);
+  const grpcVsOpenai = (c: number) => per(`h2load.grpc.c${c}.rps`, `h2load.h2c.c${c}.rps`);
+  const h2VsH1 = (c: number) => per(`weaver.h2.c${c}.rps`, `weaver.h1.c${c}.rps`);
+  const added = (via: string, up: UpstreamKind, p: "p50" | "p99") =>
+    minus(`${via}.${up}.c1.${p}`, `direct.${up}.c1.${p}`);
+  const addedH2load = (api: string, p: "p50" | "p99") =>
+    minus(`h2load.${api}.c1.${p}`, `h2load.direct.c1.${p}`);
+  const ttfdAdded = (prefix: string, side: StreamSide) =>
+    minus(`${prefix}.${side}.ttfdP50`, `${prefix}.direct.ttfdP50`);
+  // Deltas per CPU second, gRPC over the OpenAI API: above 1, gRPC streams cost less.
+  const grpcStreamEfficiency = per("s100.weaver.cpuPerDeltaUs", "s100.weaver-grpc.cpuPerDeltaUs");
+  const pace = (side: StreamSide) => per(`s1000.${side}.deltasPerSecond`, "s1000.direct.deltasPerSecond");
+  const rssPeak = (via: string) => measure(r.get(`${via}.c64.rssPeak`).map((bytes) => bytes / MiB));
+
+  const throughput: Table = [
+    [
+      "OpenAI API, wrk over HTTP/1.1",
+      "direct req/s",
+      "weaver-gateway req/s",
+      "Portkey req/s",
+      "weaver ÷ Portkey",
+      "upstream CPU % (weaver / Portkey runs)",
+    ],
+    ...ZERO_DELAY.flatMap((up) =>
+      CONCURRENCIES.map((c) => [
+        `${UPSTREAM_LABEL[up]}, c=${c}`,
+        spread(m(`direct.${up}.c${c}.rps`)),
+        spread(m(`weaver.${up}.c${c}.rps`)),
+        spread(m(`portkey.${up}.c${c}.rps`)),
+        ratio(vsPortkey(up, c)),
+        `${num(m(`weaver.${up}.c${c}.upstreamShare`).median * 100)} / ${num(m(`portkey.${up}.c${c}.upstreamShare`).median * 100)}`,
+      ]),
+    ),
+  ];
+  const latency: Table = [
+    ["added over direct at c=1 (µs)", "HTTP/1.1 upstream p50", "p99", "TLS upstream p50", "p99"],
+    ...(["weaver", "portkey"] as const).map((via) => [
+      `${via === "weaver" ? "weaver-gateway" : "Portkey"}, OpenAI API (wrk, HTTP/1.1)`,
+      ...ZERO_DELAY.flatMap((up) => [us(added(via, up, "p50")), us(added(via, up, "p99"))]),
+    ]),
+    [
+      "Portkey ÷ weaver-gateway",
+      ...ZERO_DELAY.flatMap((up) => (["p50", "p99"] as const).map((p) => ratio(addedRatio(up, p)))),
+    ],
+    [
+      "weaver-gateway, gRPC (h2load, h2c)",
+      "",
+      "",
+      us(addedH2load("grpc", "p50")),
+      us(addedH2load("grpc", "p99")),
+    ],
+    [
+      "weaver-gateway, OpenAI API (h2load, h2c)",
+      "",
+      "",
+      us(addedH2load("h2c", "p50")),
+      us(addedH2load("h2c", "p99")),
+    ],
+  ];
+  const cost: Table = [
+    ["per request, memory, connections", "weaver-gateway", "Portkey", "Portkey ÷ weaver"],
+    ...ZERO_DELAY.flatMap((up) =>
+      ([16, 64] as const).map((c) => [
+        `gateway CPU s per 1,000 requests, ${UPSTREAM_LABEL[up]}, c=${c}`,
+        spread(m(`weaver.${up}.c${c}.cpuPer1k`), 3),
+        spread(m(`portkey.${up}.c${c}.cpuPer1k`), 3),
+        ratio(per(`portkey.${up}.c${c}.cpuPer1k`, `weaver.${up}.c${c}.cpuPer1k`)),
+      ]),
+    ),
+    [
+      "RSS idle, before any request (MiB)",
+      num(peers.idleRss.weaver / MiB, 1),
+      num(peers.idleRss.portkey / MiB, 1),
+      num(peers.idleRss.portkey / peers.idleRss.weaver, 2),
+    ],
+    [
+      "RSS peak under c=64 (MiB; median of runs, highest)",
+      `${num(rssPeak("weaver").median, 1)} (${num(rssPeak("weaver").max, 1)})`,
+      `${num(rssPeak("portkey").median, 1)} (${num(rssPeak("portkey").max, 1)})`,
+      num(rssPeak("portkey").median / rssPeak("weaver").median, 2),
+    ],
+    ...ZERO_DELAY.map((up) => [
+      `upstream connections open after c=64, ${UPSTREAM_LABEL[up]}`,
+      spread(m(`weaver.${up}.c64.connections`)),
+      spread(m(`portkey.${up}.c64.connections`)),
+      "",
+    ]),
+  ];
+  const grpc: Table = [
+    [
+      "weaver-gateway, TLS upstream",
+      "gRPC req/s (h2load, h2c)",
+      "OpenAI API req/s (h2load, h2c)",
+      "gRPC ÷ OpenAI API (h2c)",
+      "OpenAI API req/s (wrk, HTTP/1.1)",
+      "gRPC ÷ OpenAI API (HTTP/1.1)",
+      "CPU ms per call, gRPC / OpenAI API (h2c)",
+    ],
+    ...CONCURRENCIES.map((c) => [
+      `c=${c}`,
+      spread(m(`h2load.grpc.c${c}.rps`)),
+      spread(m(`h2load.h2c.c${c}.rps`)),
+      ratio(grpcVsOpenai(c)),
+      spread(m(`weaver.h2.c${c}.rps`)),
+      ratio(per(`h2load.grpc.c${c}.rps`, `weaver.h2.c${c}.rps`)),
+      `${num(m(`h2load.grpc.c${c}.cpuPer1k`).median, 3)} / ${num(m(`h2load.h2c.c${c}.cpuPer1k`).median, 3)}`,
+    ]),
+  ];
+  const streamRow = (
+    label: string,
+    prefix: string,
+    sides: readonly StreamSide[],
+    cell: (key: string, side: StreamSide) => string,
+  ) => [label, ...sides.map((side) => cell(`${prefix}.${side}`, side))];
+  const s100 = STREAM_SIDES;
+  const streams100: Table = [
+    [`100 streams × ${plan.deltas} deltas, ${plan.gapMs} ms apart`, ...s100.map((s) => STREAM_LABEL[s])],
+    streamRow(
+      "streams completed (failed)",
+      "s100",
+      s100,
+      (k) => `${spread(m(`${k}.ok`))} (${num(m(`${k}.errors`).max)})`,
+    ),
+    streamRow("time to first delta p50 (ms)", "s100", s100, (k) => spread(m(`${k}.ttfdP50`), 1)),
+    streamRow("added time to first delta p50 (ms)", "s100", s100, (_, s) =>
+      s === "direct" ? "" : spread(ttfdAdded("s100", s), 1),
+    ),
+    streamRow("time to first delta p99 (ms)", "s100", s100, (k) => spread(m(`${k}.ttfdP99`), 1)),
+    streamRow("stream duration p50 (ms)", "s100", s100, (k) => spread(m(`${k}.durationP50`))),
+    streamRow("gateway CPU µs per delta", "s100", s100, (k, s) =>
+      s === "direct" ? "" : spread(m(`${k}.cpuPerDeltaUs`), 1),
+    ),
+  ];
+  const s1000 = PACE_SIDES;
+  const streams1000: Table = [
+    [`1,000 streams × ${plan.deltas} deltas, ${plan.gapMs} ms apart`, ...s1000.map((s) => STREAM_LABEL[s])],
+    streamRow(
+      "streams completed (failed)",
+      "s1000",
+      s1000,
+      (k) => `${spread(m(`${k}.ok`))} (${num(m(`${k}.errors`).max)})`,
+    ),
+    streamRow("deltas delivered per second", "s1000", s1000, (k) => spread(m(`${k}.deltasPerSecond`))),
+    streamRow("pace: deltas per second ÷ direct", "s1000", s1000, (_, s) =>
+      s === "direct" ? "" : ratio(pace(s)),
+    ),
+    streamRow("time to first delta p50 (ms)", "s1000", s1000, (k) => spread(m(`${k}.ttfdP50`), 1)),
+    streamRow("stream duration p50 (ms)", "s1000", s1000, (k) => spread(m(`${k}.durationP50`))),
+    streamRow("gateway CPU µs per delta", "s1000", s1000, (k, s) =>
+      s === "direct" ? "" : spread(m(`${k}.cpuPerDeltaUs`), 1),
+    ),
+    streamRow("gateway RSS peak (MiB)", "s1000", s1000, (k, s) =>
+      s === "direct" ? "" : spread(m(`${k}.rssPeak`), 0, 1 / MiB),
+    ),
+    streamRow("upstream connections open after", "s1000", s1000, (k, s) =>
+      s === "direct" ? "4 (TLS h2)" : spread(m(`${k}.connections`)),
+    ),
+  ];
+  const verdict = (x: Measure, bar: number) =>
+    Number.isFinite(x.median) ? `${ratio(x)}: ${x.median >= bar ? "met" : "NOT met"}` : "not measured";
+  const targets: Table = [
+    ["target", "figure (median of rounds, lowest–highest)"],
+    ...ZERO_DELAY.flatMap((up) =>
+      ([16, 64] as const).map((c) => [
+        `req/s ≥ 6× Portkey, ${UPSTREAM_LABEL[up]}, c=${c}`,
+        verdict(vsPortkey(up, c), 6),
+      ]),
+    ),
+    ...([16, 64] as const).map((c) => [
+      `TLS HTTP/2 upstream ≥ HTTP/1.1 upstream (req/s), c=${c}`,
+      verdict(h2VsH1(c), 1),
+    ]),
+    ...CONCURRENCIES.map((c) => [
+      `gRPC Generate ≥ 0.8× OpenAI API (req/s, both h2c), c=${c}`,
+      verdict(grpcVsOpenai(c), 0.8),
+    ]),
+    [
+      "gRPC streaming ≥ 0.8× OpenAI-API streaming (deltas per CPU second, 100 streams)",
+      verdict(grpcStreamEfficiency, 0.8),
+    ],
+    [
+      "1,000 concurrent streams keep the upstream's pace (deltas per second ≥ 0.95× direct)",
+      verdict(pace("weaver"), 0.95),
+    ],
+  ];
+
+  const loadBound = unarySides(quick)
+    .filter((side) => side.tool === "wrk" && side.via !== "direct")
+    .map(unaryKey)
+    .filter((key) => m(`${key}.loadCoreShare`).median >= 0.9 && m(`${key}.gatewayShare`).median < 0.9);
+  const directShare = Math.max(
+    ...unarySides(quick)
+      .filter((side) => side.tool === "wrk" && side.via === "direct")
+      .map((side) => m(`${unaryKey(side)}.upstreamShare`).median),
+  );
+  const failed = (via: string) =>
+    unarySides(quick)
+      .filter((side) => side.tool === "wrk" && side.via === via)
+      .reduce((sum, side) => sum + r.get(`${unaryKey(side)}.failed`).reduce((a, b) => a + b, 0), 0);
+  const empty = unarySides(quick)
+    .map(unaryKey)
+    .filter((key) => r.get(`${key}.empty`).some((e) => e > 0))
+    .map((key) => `${key} (${r.get(`${key}.empty`).filter((e) => e > 0).length})`);
+  const met = targets.slice(1).filter(([, figure]) => figure?.endsWith(": met")).length;
+  const notes = [
+    `Targets met: ${met} of ${targets.length - 1} (last table). Calls that failed in measured unary runs (a gateway shedding load, ` +
+      `up to ${TOLERATED_FAILURES * 100}% of a run): weaver-gateway ${failed("weaver")}, Portkey ${failed("portkey")}.` +
+      (empty.length === 0
+        ? ""
+        : ` Runs in which no call completed, left out of the figures: ${empty.join(", ")}; the machine was too busy for runs this short.`),
+    "Unary: wrk (HTTP/1.1, a connection per request in flight) drives both gateways' OpenAI API and the upstreams directly; " +
+      "direct to the TLS upstream is wrk over TLS HTTP/1.1 (wrk has no HTTP/2). h2load drives this gateway over h2c (one " +
+      "connection, c streams): gRPC Generate (length-prefixed protobuf, content-type application/grpc, te: trailers; h2load " +
+      "cannot read trailers, so one call is checked for grpc-status 0 first and every response must carry a message) and " +
+      "the OpenAI API; its direct baseline at c=1 is h2load over TLS HTTP/2. Added = through a gateway minus direct, per round.",
+    `Both gateways get the same warm-up first: ${plan.warmUpSeconds} s of wrk at c=16 per zero-delay upstream, then a discarded round` +
+      `${plan.warmUpSeconds < 5 ? " (shorter than Portkey's 5 slow seconds or the ~10,000 calls this gateway's CPU per call needs to settle: --quick figures favour neither reliably)" : ""}. ` +
+      `Each unary run lasts ${plan.runMs} ms; ${plan.unaryRounds} measured rounds.`,
+    `Upstream CPU share: up to ${num(directShare * 100)}% of a core when wrk drives it directly at c=64; the upstream and the load tools share the load core(s). ` +
+      (loadBound.length === 0
+        ? "No gateway run had its load cores at ≥ 90% while the gateway stayed under 90%: the gateways, not the upstream or the load tools, set the figures."
+        : `Load cores at ≥ 90% while the gateway was under 90% in ${loadBound.join(", ")}: those figures are the upstream's and the load tools', not the gateway's.`),
+    `This gateway reaches the HTTP/1.1 upstream through at most 4 keep-alive sockets (its pool's max_connections), the TLS upstream ` +
+      "over HTTP/2 on one or a few connections; Portkey always speaks HTTP/1.1 upstream, one connection per request in flight.",
+    `Streams: stream: true chat completions from an upstream sending a delta every ${plan.gapMs} ms; the gateways' OpenAI API read over ` +
+      "HTTP/1.1 by the bench's load generator (undici, one connection per stream), gRPC GenerateStream over h2c, direct over TLS HTTP/2 " +
+      `as this gateway's pool reads it. CPU per delta is the gateway's CPU time during the run over the deltas delivered. ` +
+      `Portkey adds ${spread(ttfdAdded("s100", "portkey"), 1)} ms to the first delta (the notes measured a fixed 25–28 ms per stream), ` +
+      `this gateway ${spread(ttfdAdded("s100", "weaver"), 1)} ms over its OpenAI API and ${spread(ttfdAdded("s100", "weaver-grpc"), 1)} ms over gRPC. ` +
+      `1,000 streams: ${plan.paceRounds} round(s), all started at once${quick ? ", Portkey only without --quick" : ""}; ` +
+      `the upstream's pace is 1,000 × ${1000 / plan.gapMs} = ${num((1000 * 1000) / plan.gapMs)} deltas per second.`,
+    "Portkey (@portkey-ai/gateway 1.15.2, bench/peers, with @hono/node-server 1.13.5 and hono 4.9.7 forced: later ones break streaming) " +
+      "runs as its README says (start-server.js --headless) on the same Node and core; this gateway runs with its deployed flags " +
+      "and LOG_LEVEL as every scenario; both log a line per request.",
+  ];
+
+  const tone = (via: string) => (via === "weaver" ? ("a" as const) : ("b" as const));
+  const bar = (label: string, x: Measure, t: Bar["tone"]): Bar => ({
+    label,
+    value: x.median,
+    min: x.min,
+    max: x.max,
+    tone: t,
+  });
+  const chart: ChartPanel[] = [
+    {
+      title: "peers: OpenAI API req/s, weaver-gateway (blue) vs Portkey (orange), same core",
+      unit: "req/s",
+      bars: ZERO_DELAY.flatMap((up) =>
+        CONCURRENCIES.flatMap((c) =>
+          (["weaver", "portkey"] as const).map((via) =>
+            bar(
+              `${via === "weaver" ? "weaver" : "Portkey"} ${up === "h1" ? "HTTP/1.1" : "TLS"} c=${c}`,
+              m(`${via}.${up}.c${c}.rps`),
+              tone(via),
+            ),
+          ),
+        ),
+      ),
+    },
+    {
+      title: "peers: weaver-gateway gRPC (blue) vs OpenAI API (green) req/s, h2load over h2c",
+      unit: "req/s",
+      bars: CONCURRENCIES.flatMap((c) => [
+        bar(`gRPC c=${c}`, m(`h2load.grpc.c${c}.rps`), "a"),
+        bar(`OpenAI API c=${c}`, m(`h2load.h2c.c${c}.rps`), "d"),
+      ]),
+    },
+    {
+      title: "peers: added time to first delta, 100 streams (lower is better)",
+      unit: "ms",
+      bars: (["weaver", "weaver-grpc", "portkey"] as const).map((s) =>
+        bar(STREAM_LABEL[s], ttfdAdded("s100", s), s === "portkey" ? "b" : "a"),
+      ),
+    },
+  ];
+
+  const data: Record<string, unknown> = {
+    idleRssMiB: { weaver: peers.idleRss.weaver / MiB, portkey: peers.idleRss.portkey / MiB },
+    rssPeakC64MiB: { weaver: rssPeak("weaver"), portkey: rssPeak("portkey") },
+  };
+  for (const side of unarySides(quick)) {
+    const key = unaryKey(side);
+    for (const k of [
+      "rps",
+      "p50",
+      "p99",
+      "cpuPer1k",
+      "gatewayShare",
+      "upstreamShare",
+      "loadCoreShare",
+      "connections",
+    ])
+      if (r.get(`${key}.${k}`).length > 0) data[`${key}.${k}`] = m(`${key}.${k}`);
+  }
+  for (const prefix of ["s100", "s1000"]) {
+    for (const side of STREAM_SIDES) {
+      for (const k of [
+        "ok",
+        "errors",
+        "ttfdP50",
+        "ttfdP99",
+        "durationP50",
+        "deltasPerSecond",
+        "cpuPerDeltaUs",
+        "rssPeak",
+        "connections",
+      ])
+        if (r.get(`${prefix}.${side}.${k}`).length > 0)
+          data[`${prefix}.${side}.${k}`] = m(`${prefix}.${side}.${k}`);
+    }
+  }
+  for (const up of ZERO_DELAY)
+    for (const c of CONCURRENCIES) data[`weaverOverPortkey.${up}.c${c}`] = vsPortkey(up, c);
+  for (const c of CONCURRENCIES) data[`grpcOverOpenai.c${c}`] = grpcVsOpenai(c);
+  data.grpcStreamEfficiency = grpcStreamEfficiency;
+  data.paceWeaver = pace("weaver");
+  data.pacePortkey = pace("portkey");
+
+  return {
+    params: { ...plan, concurrencies: CONCURRENCIES, maxTokens: 16, portkey: "@portkey-ai/gateway 1.15.2" },
+    tables: [throughput, latency, cost, grpc, streams100, streams1000, targets],
+    notes,
+    data,
+    chart,
+  };
+}
