@@ -1,6 +1,10 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { cpuSeconds } from "../proc.js";
 
-/** What the kernel says beyond one process: how busy a set of cores is, and whose sockets reach a port. */
+/**
+ * What the kernel says beyond one process: how busy a set of cores is, whose sockets reach a port,
+ * and when a process has gone quiet.
+ */
 
 /** Busy and total jiffies of the cores in `cpus` ("1", "1-3"), summed, from /proc/stat. */
 export function coreJiffies(cpus: string): { busy: number; total: number } {
@@ -45,4 +49,19 @@ export function connectionsTo(pid: number, port: number): number {
     }
   }
   return count;
+}
+
+/**
+ * Resolves once `pid` spends under a fifth of a core over 50 ms (at most `capMs`). A load tool
+ * that stops leaves calls in flight: a gateway still answering them would slow the next run.
+ */
+export async function untilIdle(pid: number, capMs = 3000): Promise<void> {
+  const until = performance.now() + capMs;
+  let last = cpuSeconds(pid);
+  while (performance.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = cpuSeconds(pid);
+    if (now - last <= 0.01) return;
+    last = now;
+  }
 }

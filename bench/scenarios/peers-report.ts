@@ -260,7 +260,8 @@ export function peersReport(r: Rounds, peers: Peers, plan: PeersPlan, quick: boo
       "the OpenAI API; its direct baseline at c=1 is h2load over TLS HTTP/2. Added = through a gateway minus direct, per round.",
     `Both gateways get the same warm-up first: ${plan.warmUpSeconds} s of wrk at c=16 per zero-delay upstream, then a discarded round` +
       `${plan.warmUpSeconds < 5 ? " (shorter than Portkey's 5 slow seconds or the ~10,000 calls this gateway's CPU per call needs to settle: --quick figures favour neither reliably)" : ""}. ` +
-      `Each unary run lasts ${plan.runMs} ms; ${plan.unaryRounds} measured rounds.`,
+      `Each unary run lasts ${plan.runMs} ms; ${plan.unaryRounds} measured round${plan.unaryRounds === 1 ? "" : "s"}` +
+      `${quick ? " (--quick: one round, figures without spread)" : ""}.`,
     `Upstream CPU share: up to ${num(directShare * 100)}% of a core when wrk drives it directly at c=64; the upstream and the load tools share the load core(s). ` +
       (loadBound.length === 0
         ? "No gateway run had its load cores at ≥ 90% while the gateway stayed under 90%: the gateways, not the upstream or the load tools, set the figures."

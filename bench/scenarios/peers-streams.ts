@@ -1,5 +1,5 @@
 import type { LoadJob } from "../job.js";
-import { connectionsTo } from "../load-tools/host.js";
+import { connectionsTo, untilIdle } from "../load-tools/host.js";
 import { cpuSeconds, RssSampler } from "../proc.js";
 import { Rounds } from "../stats.js";
 import { type BenchContext, inRounds } from "./context.js";
@@ -37,12 +37,14 @@ export async function streamRounds(
 ): Promise<Rounds> {
   const upstream = peers.upstreams.paced;
   const upstreamPort = Number(new URL(upstream.origin).port);
+  ctx.progress(`${plan.streams} concurrent streams × ${plan.deltas} deltas: ${sides.join(", ")}`);
   await inRounds(
     ctx,
     sides,
     async (side, round) => {
       if (round === 0 && !plan.warmUp) return;
       const streams = round === 0 ? Math.ceil(plan.streams / 5) : plan.streams;
+      await Promise.all(Object.values(peers.gateways).map((gw) => untilIdle(gw.pid)));
       const job = streamJob(peers, side, streams, plan.deltas);
       const gateway =
         side === "direct" ? undefined : peers.gateways[side === "portkey" ? "portkey" : "weaver"];

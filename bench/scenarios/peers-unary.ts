@@ -3,7 +3,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { GatewayService, GenerateRequestSchema } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { LoadResult } from "../job.js";
 import { runH2load } from "../load-tools/h2load.js";
-import { busyShare, connectionsTo, coreJiffies } from "../load-tools/host.js";
+import { busyShare, connectionsTo, coreJiffies, untilIdle } from "../load-tools/host.js";
 import { runWrk } from "../load-tools/wrk.js";
 import { cpuSeconds, RssSampler } from "../proc.js";
 import { Rounds } from "../stats.js";
@@ -73,11 +73,15 @@ export async function unaryRounds(
     ctx,
     unarySides(ctx.options.quick),
     async (side, round) => {
+      // With --quick, the warm-up has just run every wrk path: only h2load's need a round first.
+      if (round === 0 && ctx.options.quick && side.tool === "wrk") return;
       const key = unaryKey(side);
       const via = side.tool === "wrk" ? side.via : side.api === "direct" ? "direct" : "weaver";
       const upstream = peers.upstreams[side.tool === "wrk" ? side.upstream : "h2"];
       const gateway = via === "direct" ? undefined : peers.gateways[via];
       const durationMs = round === 0 ? runMs / 2 : runMs;
+      // The last run's calls in flight when its tool stopped must not queue ahead of this run's.
+      await Promise.all(Object.values(peers.gateways).map((gw) => untilIdle(gw.pid)));
       const rss = gateway !== undefined && side.c === 64 ? new RssSampler(gateway.pid, 50) : undefined;
       const before = {
         gw: gateway ? cpuSeconds(gateway.pid) : 0,
