@@ -1,61 +1,19 @@
-import type { Bar, ChartPanel } from "../chart.js";
 import { MiB, num, ratio, spread } from "../format.js";
-import { diffMeasure, type Measure, measure, type Rounds, ratioMeasure } from "../stats.js";
+import type { Measure, Rounds } from "../stats.js";
 import type { ScenarioResult, Table } from "./context.js";
-import type { Peers, UpstreamKind } from "./peers-setup.js";
+import { peersChartAndData } from "./peers-chart.js";
+import { type PeersPlan, peersFigures, STREAM_LABEL, UPSTREAM_LABEL } from "./peers-figures.js";
+import type { Peers } from "./peers-setup.js";
 import { PACE_SIDES, STREAM_SIDES, type StreamSide } from "./peers-streams.js";
 import { CONCURRENCIES, TOLERATED_FAILURES, unaryKey, unarySides, ZERO_DELAY } from "./peers-unary.js";
 
-/** The peers scenario's tables, notes and chart, from its rounds. */
-
-export interface PeersPlan {
-  warmUpSeconds: number;
-  runMs: number;
-  unaryRounds: number;
-  deltas: number;
-  streamRounds: number;
-  paceRounds: number;
-  gapMs: number;
-}
-
-const UPSTREAM_LABEL: Record<UpstreamKind, string> = {
-  h1: "HTTP/1.1 upstream",
-  h2: "TLS upstream",
-  paced: "paced TLS upstream",
-};
-const STREAM_LABEL: Record<StreamSide, string> = {
-  direct: "direct (TLS h2)",
-  weaver: "weaver-gateway, OpenAI API",
-  "weaver-grpc": "weaver-gateway, gRPC",
-  portkey: "Portkey, OpenAI API",
-};
+/** The peers scenario's tables and notes, from its rounds. */
 
 export function peersReport(r: Rounds, peers: Peers, plan: PeersPlan, quick: boolean): ScenarioResult {
-  // A run in which no call completed has no rate or latency (NaN): figures are over the other rounds.
-  const finite = (x: Measure) => measure(x.rounds.filter(Number.isFinite));
-  const m = (name: string) => finite(r.measure(name));
-  const per = (a: string, b: string) => finite(ratioMeasure(r.get(a), r.get(b)));
-  const minus = (a: string, b: string) => finite(diffMeasure(r.get(a), r.get(b)));
-  const addedRatio = (up: UpstreamKind, p: "p50" | "p99") => {
-    const [portkey, weaver] = (["portkey", "weaver"] as const).map((via) =>
-      diffMeasure(r.get(`${via}.${up}.c1.${p}`), r.get(`direct.${up}.c1.${p}`)),
-    );
-    return finite(ratioMeasure(portkey?.rounds ?? [], weaver?.rounds ?? []));
-  };
+  const f = peersFigures(r);
+  const { m, per, addedRatio, vsPortkey, grpcVsOpenai, h2VsH1, added, addedH2load, ttfdAdded } = f;
+  const { grpcStreamEfficiency, pace, rssPeak } = f;
   const us = (x: Measure) => spread(x, 0, 1000);
-  const vsPortkey = (up: UpstreamKind, c: number) => per(`weaver.${up}.c${c}.rps`, `portkey.${up}.c${c}.rps`);
-  const grpcVsOpenai = (c: number) => per(`h2load.grpc.c${c}.rps`, `h2load.h2c.c${c}.rps`);
-  const h2VsH1 = (c: number) => per(`weaver.h2.c${c}.rps`, `weaver.h1.c${c}.rps`);
-  const added = (via: string, up: UpstreamKind, p: "p50" | "p99") =>
-    minus(`${via}.${up}.c1.${p}`, `direct.${up}.c1.${p}`);
-  const addedH2load = (api: string, p: "p50" | "p99") =>
-    minus(`h2load.${api}.c1.${p}`, `h2load.direct.c1.${p}`);
-  const ttfdAdded = (prefix: string, side: StreamSide) =>
-    minus(`${prefix}.${side}.ttfdP50`, `${prefix}.direct.ttfdP50`);
-  // Deltas per CPU second, gRPC over the OpenAI API: above 1, gRPC streams cost less.
-  const grpcStreamEfficiency = per("s100.weaver.cpuPerDeltaUs", "s100.weaver-grpc.cpuPerDeltaUs");
-  const pace = (side: StreamSide) => per(`s1000.${side}.deltasPerSecond`, "s1000.direct.deltasPerSecond");
-  const rssPeak = (via: string) => measure(r.get(`${via}.c64.rssPeak`).map((bytes) => bytes / MiB));
 
   const throughput: Table = [
     [
@@ -246,6 +204,13 @@ export function peersReport(r: Rounds, peers: Peers, plan: PeersPlan, quick: boo
     .map(unaryKey)
     .filter((key) => r.get(`${key}.empty`).some((e) => e > 0))
     .map((key) => `${key} (${r.get(`${key}.empty`).filter((e) => e > 0).length})`);
+  const whole = (["s100", "s1000"] as const).flatMap((prefix) =>
+    STREAM_SIDES.filter((side) => side !== "direct")
+      .filter(
+        (side) => m(`${prefix}.${side}.ttfdP50`).median >= 0.9 * m(`${prefix}.${side}.durationP50`).median,
+      )
+      .map((side) => `${STREAM_LABEL[side]} at ${prefix === "s100" ? "100" : "1,000"} streams`),
+  );
   const met = targets.slice(1).filter(([, figure]) => figure?.endsWith(": met")).length;
   const notes = [
     `Targets met: ${met} of ${targets.length - 1} (last table). Calls that failed in measured unary runs (a gateway shedding load, ` +
@@ -258,11 +223,11 @@ export function peersReport(r: Rounds, peers: Peers, plan: PeersPlan, quick: boo
       "connection, c streams): gRPC Generate (length-prefixed protobuf, content-type application/grpc, te: trailers; h2load " +
       "cannot read trailers, so one call is checked for grpc-status 0 first and every response must carry a message) and " +
       "the OpenAI API; its direct baseline at c=1 is h2load over TLS HTTP/2. Added = through a gateway minus direct, per round.",
-    `Both gateways get the same warm-up first: ${plan.warmUpSeconds} s of wrk at c=16 per zero-delay upstream, then a discarded round` +
+    `Both gateways get the same warm-up first: ${plan.warmUpSeconds} s of wrk at c=16 per zero-delay upstream, then a discarded round${quick ? " of the h2load paths" : ""}` +
       `${plan.warmUpSeconds < 5 ? " (shorter than Portkey's 5 slow seconds or the ~10,000 calls this gateway's CPU per call needs to settle: --quick figures favour neither reliably)" : ""}. ` +
       `Each unary run lasts ${plan.runMs} ms; ${plan.unaryRounds} measured round${plan.unaryRounds === 1 ? "" : "s"}` +
       `${quick ? " (--quick: one round, figures without spread)" : ""}.`,
-    `Upstream CPU share: up to ${num(directShare * 100)}% of a core when wrk drives it directly at c=64; the upstream and the load tools share the load core(s). ` +
+    `Upstream CPU share: up to ${num(directShare * 100)}% of a core when wrk drives it directly; the upstream and the load tools share the load core(s). ` +
       (loadBound.length === 0
         ? "No gateway run had its load cores at ≥ 90% while the gateway stayed under 90%: the gateways, not the upstream or the load tools, set the figures."
         : `Load cores at ≥ 90% while the gateway was under 90% in ${loadBound.join(", ")}: those figures are the upstream's and the load tools', not the gateway's.`),
@@ -274,95 +239,16 @@ export function peersReport(r: Rounds, peers: Peers, plan: PeersPlan, quick: boo
       `Portkey adds ${spread(ttfdAdded("s100", "portkey"), 1)} ms to the first delta (the notes measured a fixed 25–28 ms per stream), ` +
       `this gateway ${spread(ttfdAdded("s100", "weaver"), 1)} ms over its OpenAI API and ${spread(ttfdAdded("s100", "weaver-grpc"), 1)} ms over gRPC. ` +
       `1,000 streams: ${plan.paceRounds} round(s), all started at once${quick ? ", Portkey only without --quick" : ""}; ` +
-      `the upstream's pace is 1,000 × ${1000 / plan.gapMs} = ${num((1000 * 1000) / plan.gapMs)} deltas per second.`,
+      `the upstream's pace is 1,000 × ${1000 / plan.gapMs} = ${num((1000 * 1000) / plan.gapMs)} deltas per second.` +
+      (whole.length === 0
+        ? ""
+        : ` ${whole.join(" and ")}: the first delta came about when the stream ended (time to first delta p50 ≥ 90% of the duration p50), so those streams arrived whole, not as they were made.`),
     "Portkey (@portkey-ai/gateway 1.15.2, bench/peers, with @hono/node-server 1.13.5 and hono 4.9.7 forced: later ones break streaming) " +
       "runs as its README says (start-server.js --headless) on the same Node and core; this gateway runs with its deployed flags " +
       "and LOG_LEVEL as every scenario; both log a line per request.",
   ];
 
-  const tone = (via: string) => (via === "weaver" ? ("a" as const) : ("b" as const));
-  const bar = (label: string, x: Measure, t: Bar["tone"]): Bar => ({
-    label,
-    value: x.median,
-    min: x.min,
-    max: x.max,
-    tone: t,
-  });
-  const chart: ChartPanel[] = [
-    {
-      title: "peers: OpenAI API req/s, weaver-gateway (blue) vs Portkey (orange), same core",
-      unit: "req/s",
-      bars: ZERO_DELAY.flatMap((up) =>
-        CONCURRENCIES.flatMap((c) =>
-          (["weaver", "portkey"] as const).map((via) =>
-            bar(
-              `${via === "weaver" ? "weaver" : "Portkey"} ${up === "h1" ? "HTTP/1.1" : "TLS"} c=${c}`,
-              m(`${via}.${up}.c${c}.rps`),
-              tone(via),
-            ),
-          ),
-        ),
-      ),
-    },
-    {
-      title: "peers: weaver-gateway gRPC (blue) vs OpenAI API (green) req/s, h2load over h2c",
-      unit: "req/s",
-      bars: CONCURRENCIES.flatMap((c) => [
-        bar(`gRPC c=${c}`, m(`h2load.grpc.c${c}.rps`), "a"),
-        bar(`OpenAI API c=${c}`, m(`h2load.h2c.c${c}.rps`), "d"),
-      ]),
-    },
-    {
-      title: "peers: added time to first delta, 100 streams (lower is better)",
-      unit: "ms",
-      bars: (["weaver", "weaver-grpc", "portkey"] as const).map((s) =>
-        bar(STREAM_LABEL[s], ttfdAdded("s100", s), s === "portkey" ? "b" : "a"),
-      ),
-    },
-  ];
-
-  const data: Record<string, unknown> = {
-    idleRssMiB: { weaver: peers.idleRss.weaver / MiB, portkey: peers.idleRss.portkey / MiB },
-    rssPeakC64MiB: { weaver: rssPeak("weaver"), portkey: rssPeak("portkey") },
-  };
-  for (const side of unarySides(quick)) {
-    const key = unaryKey(side);
-    for (const k of [
-      "rps",
-      "p50",
-      "p99",
-      "cpuPer1k",
-      "gatewayShare",
-      "upstreamShare",
-      "loadCoreShare",
-      "connections",
-    ])
-      if (r.get(`${key}.${k}`).length > 0) data[`${key}.${k}`] = m(`${key}.${k}`);
-  }
-  for (const prefix of ["s100", "s1000"]) {
-    for (const side of STREAM_SIDES) {
-      for (const k of [
-        "ok",
-        "errors",
-        "ttfdP50",
-        "ttfdP99",
-        "durationP50",
-        "deltasPerSecond",
-        "cpuPerDeltaUs",
-        "rssPeak",
-        "connections",
-      ])
-        if (r.get(`${prefix}.${side}.${k}`).length > 0)
-          data[`${prefix}.${side}.${k}`] = m(`${prefix}.${side}.${k}`);
-    }
-  }
-  for (const up of ZERO_DELAY)
-    for (const c of CONCURRENCIES) data[`weaverOverPortkey.${up}.c${c}`] = vsPortkey(up, c);
-  for (const c of CONCURRENCIES) data[`grpcOverOpenai.c${c}`] = grpcVsOpenai(c);
-  data.grpcStreamEfficiency = grpcStreamEfficiency;
-  data.paceWeaver = pace("weaver");
-  data.pacePortkey = pace("portkey");
-
+  const { chart, data } = peersChartAndData(f, peers, quick);
   return {
     params: { ...plan, concurrencies: CONCURRENCIES, maxTokens: 16, portkey: "@portkey-ai/gateway 1.15.2" },
     tables: [throughput, latency, cost, grpc, streams100, streams1000, targets],
