@@ -12,7 +12,7 @@ const QUICK_CAP_MS = 2500;
  * over its first 3,000 calls to 0.35-0.45 ms from about 12,000 on; the unpooled one's levels off
  * at about 1.7 ms within 5,000.
  */
-const WARM_UP_MS = { full: 15_000, quick: 10_000 };
+const WARM_UP_MS = { full: 15_000, quick: 6_000 };
 /** A round here takes about a second, so even --quick affords the median of seven. */
 const MIN_ROUNDS = 7;
 const SIDES = ["pooled", "unpooled"] as const;
