@@ -1,6 +1,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { create, type DescMessage, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import {
   GatewayService,
@@ -147,7 +148,7 @@ function readMessage(req: Http2ServerRequest, limit: number): Promise<Buffer> {
     req.on("error", reject);
     req.on("end", () => {
       try {
-        resolve(unframe(Buffer.concat(chunks, size)));
+        resolve(unframe(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
       } catch (error) {
         reject(error);
       }
@@ -188,17 +189,12 @@ function parseMessage<D extends DescMessage>(schema: D, bytes: Buffer) {
   }
 }
 
-function encode<D extends DescMessage>(schema: D, init: MessageInitShape<D>): Buffer {
-  const message = toBinary(schema, create(schema, init));
-  const frame = Buffer.allocUnsafe(5 + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
+function encode<D extends DescMessage>(schema: D, init: MessageInitShape<D>): Uint8Array {
+  return encodeEnvelope(0, toBinary(schema, create(schema, init)));
 }
 
 /** Resolves once `frame` is taken: at once, or when a slow caller's window drains (or the stream closes). */
-function written(res: Http2ServerResponse, frame: Buffer): Promise<void> | undefined {
+function written(res: Http2ServerResponse, frame: Uint8Array): Promise<void> | undefined {
   if (res.write(frame)) return undefined;
   return new Promise((resolve) => {
     const done = () => {
