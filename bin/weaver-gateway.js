@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npx weaver-gateway [start|check|stats] [flags]`: the gateway, its config check and its pool
+// `npx weaver-gateway [start|check|stats|keys|usage] [flags]`: the gateway, its config check and its pool
 // table, outside npm scripts. The process becomes the command (process.execve), so a supervisor's
 // SIGTERM reaches the gateway itself and its exit code is the gateway's.
 import { fileURLToPath } from "node:url";
@@ -11,8 +11,11 @@ commands:
   check   validate a config without starting: every problem with its path, exit 2 when any
           --config FILE
   stats   PoolStats of a running gateway as a table   --url URL  --watch  --interval 2s
+  keys    keys new --name NAME: a new caller key, and the config entry that holds its SHA-256
+  usage   usage per key, model and day from a running gateway   --url URL  --from DAY  --to DAY  --key NAME
 
-Environment: PORT, HOST, WEAVER_CONFIG, LOG_LEVEL, and the key variables the config names.`;
+Environment: PORT, HOST, WEAVER_CONFIG, LOG_LEVEL, the key variables the config names, and
+WEAVER_API_KEY (the caller key \`stats\` and \`usage\` present, when the gateway wants one).`;
 
 /**
  * How the gateway is run, as deployed: a 16 MiB young generation and no GC helper threads on its
@@ -24,6 +27,8 @@ const COMMANDS = {
   start: { script: "src/main.ts", nodeFlags: GATEWAY_NODE_FLAGS },
   check: { script: "src/cli/check-config.ts", nodeFlags: [] },
   stats: { script: "src/cli/stats.ts", nodeFlags: [] },
+  keys: { script: "src/cli/keys.ts", nodeFlags: [] },
+  usage: { script: "src/cli/usage.ts", nodeFlags: [] },
 };
 
 const [first, ...rest] = process.argv.slice(2);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run by `npm test` first (the `pretest` script): installs the Debian packages the suite needs when
 # they are missing, so the README's test command passes on a bare machine. promtool (package
-# prometheus) checks /metrics; chromium runs the browser end-to-end test. Needs root, or sudo
+# prometheus) checks /metrics; chromium runs the browser end-to-end test; redis-server backs the
+# shared store's tests (quotas and usage across replicas). Needs root, or sudo
 # without a password; otherwise it says what to install and fails, rather than let tests fail later.
 set -uo pipefail
 
@@ -9,6 +10,7 @@ chromium="${WEAVER_CHROMIUM:-/usr/bin/chromium}"
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 [ -x "$chromium" ] || missing+=(chromium)
+command -v redis-server >/dev/null || missing+=(redis-server)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 echo "npm test: installing the Debian packages the suite needs: ${missing[*]}"

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
+import { accessReports } from "./access/access-reports.js";
 import { readConfiguredFile } from "./config/configured-file.js";
 import type { GatewayConfig } from "./config/schema.js";
 import type { DemoUpstreams } from "./demo/demo-upstreams.js";
@@ -12,6 +13,7 @@ import { OVERALL } from "./server/health/serving-status.js";
 import { connectionLimits, Listener } from "./server/listener.js";
 import { CallObserver } from "./service/call-observer.js";
 import { LoadShedder } from "./service/load-shedder.js";
+import { createStore } from "./store/create-store.js";
 import { type PoolChanges, UpstreamPools } from "./upstream/upstream-pools.js";
 
 export interface Gateway {
@@ -72,6 +74,11 @@ export async function startGateway(
   const shedder = new LoadShedder(loadLimits(config));
   const observer = new CallObserver(logger, metrics);
   metrics.observeLoad(shedder);
+  if (config.keys.length === 0)
+    logger.warn(
+      "no caller keys are configured: anyone who reaches the port may call (see keys in the README)",
+    );
+  const store = createStore(config.store);
   let ready = false;
   const parts: GatewayParts = {
     pools,
@@ -84,6 +91,8 @@ export async function startGateway(
     startedAt: new Date(),
     notReady: () => (ready ? shedder.overload() : "starting or draining"),
     maxHeaderBytes: server.connections.max_header_bytes,
+    store,
+    accessReports: accessReports(logger, metrics),
   };
   let served: ServedConfig;
   try {
@@ -91,6 +100,7 @@ export async function startGateway(
   } catch (error) {
     // Nothing started is left running: a failed start exits, and the process must end with it.
     shedder.close();
+    await store.close();
     throw error;
   }
   pools.commit(served.pools);
@@ -111,7 +121,7 @@ export async function startGateway(
     address = await listener.listen();
   } catch (error) {
     shedder.close();
-    await Promise.all([pools.close(), served.demoUpstreams.close()]);
+    await Promise.all([pools.close(), served.demoUpstreams.close(), store.close()]);
     throw listenFailure(error, server.host, server.port);
   }
   // Listening first lets /healthz answer while the pools warm; /readyz waits for them.
@@ -158,6 +168,8 @@ export async function startGateway(
       await listener.close(served.config.server.drain_timeout);
       await pools.close();
       await served.demoUpstreams.close();
+      // After the drain: the calls that finished in it have settled their usage.
+      await store.close();
       shedder.close();
     },
   };
@@ -184,9 +196,12 @@ async function reloadGateway(
   return {
     served,
     pools: changes,
-    needsRestart: RESTART_ONLY.filter(
-      (key) => JSON.stringify(running.config.server[key]) !== JSON.stringify(config.server[key]),
-    ).map((key) => `server.${key}`),
+    needsRestart: [
+      ...RESTART_ONLY.filter(
+        (key) => JSON.stringify(running.config.server[key]) !== JSON.stringify(config.server[key]),
+      ).map((key) => `server.${key}`),
+      ...(JSON.stringify(running.config.store) === JSON.stringify(config.store) ? [] : ["store"]),
+    ],
     drained: (async () => {
       // Every replaced config's calls, not only the last one's: a pool the last config kept may
       // still carry a call that began two reloads ago.

@@ -1,3 +1,5 @@
+import { AccessControl, type AccessReports } from "./access/access-control.js";
+import { CallerKeys } from "./access/caller-keys.js";
 import { ConfigError } from "./config/load-config.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { type DemoUpstreams, startDemoUpstreams } from "./demo/demo-upstreams.js";
@@ -6,6 +8,7 @@ import type { GatewayMetrics } from "./metrics/gateway-metrics.js";
 import { createOpenAIApi } from "./openai-api/openai-api-handler.js";
 import { createProviders, type ProviderSet } from "./providers/create-providers.js";
 import { ModelRouter } from "./router/model-router.js";
+import { AdminAccess } from "./server/admin-access.js";
 import { withCors } from "./server/cors.js";
 import { withEarlyRefusal } from "./server/early-refusal.js";
 import { withHeaderLimit } from "./server/header-limit.js";
@@ -18,6 +21,7 @@ import type { CallObserver } from "./service/call-observer.js";
 import { createGatewayService } from "./service/gateway-service.js";
 import { GenerationCalls } from "./service/generation-calls.js";
 import type { LoadShedder } from "./service/load-shedder.js";
+import type { SharedStore } from "./store/shared-store.js";
 import type { PoolPlan, UpstreamPools } from "./upstream/upstream-pools.js";
 
 /** What lives as long as the process, whatever config it serves. */
@@ -34,6 +38,9 @@ export interface GatewayParts {
   notReady: () => string | undefined;
   /** The listener's header limit: fixed while it listens, so a reload does not change it halfway. */
   maxHeaderBytes: number;
+  /** Quota counters and usage: kept across reloads (a changed `store` needs a restart). */
+  store: SharedStore;
+  accessReports: AccessReports;
 }
 
 /**
@@ -88,18 +95,27 @@ export async function buildServedConfig(
   }
   const { server } = config;
   const limits = { maxRequestBytes: server.max_request_bytes };
+  const access = new AccessControl(
+    new CallerKeys(config.keys),
+    parts.store,
+    config.store.redis?.when_unreachable ?? "open",
+    parts.accessReports,
+  );
   const calls = new GenerationCalls({
     router,
+    access,
     metrics,
     observer,
     shedder,
     limits,
     defaultDeadlineMs: server.default_deadline,
   });
-  const service = createGatewayService({ router, pools, calls, startedAt });
+  const service = createGatewayService({ router, pools, calls, startedAt, access });
+  const admin = new AdminAccess(access, server.protect_admin);
   const rpc = createRpcHandler({
     service,
     calls,
+    admin,
     observer,
     health,
     maxRequestBytes: server.max_request_bytes,
@@ -110,6 +126,7 @@ export async function buildServedConfig(
       withEarlyRefusal(
         withHttpRoutes(rpc, {
           metrics,
+          admin,
           openai: createOpenAIApi({ router, calls, observer, limits }),
           notReady: parts.notReady,
         }),

@@ -1,15 +1,14 @@
 import { parseArgs } from "node:util";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { parseDuration } from "../config/duration.js";
+import { cliGatewayClient } from "./gateway-client.js";
 import { poolStatsTable } from "./pool-stats-table.js";
 
 /** `npm run stats -- [--url URL] [--watch] [--interval 2s]`: PoolStats of a running gateway, as a table. */
 const USAGE = `usage: npm run stats -- [--url URL] [--watch] [--interval DURATION]
   --url URL            the gateway (default WEAVER_URL, else http://127.0.0.1:8080)
   --watch              redraw the table every --interval
-  --interval DURATION  500ms, 2s, ... (default 2s)`;
+  --interval DURATION  500ms, 2s, ... (default 2s)
+WEAVER_API_KEY is presented as the caller key (an admin key, when server.protect_admin is on).`;
 
 const { values } = (() => {
   try {
@@ -37,10 +36,7 @@ const intervalMs = /^\d+(\.\d+)?$/.test(values.interval)
   : parseDuration(values.interval);
 if (intervalMs === undefined || intervalMs <= 0)
   usageError(`--interval must be a duration such as 500ms or 2s, not "${values.interval}"`);
-const client = createClient(
-  GatewayService,
-  createConnectTransport({ baseUrl: values.url, httpVersion: "1.1" }),
-);
+const client = cliGatewayClient(values.url);
 
 async function show(): Promise<void> {
   const table = poolStatsTable(await client.poolStats({}));

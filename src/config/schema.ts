@@ -1,15 +1,6 @@
 import { z } from "zod";
-import { parseDuration } from "./duration.js";
-
-/** A duration written as "250ms", "5s", "2m" or "1h", held in milliseconds. */
-const duration = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined) {
-    ctx.addIssue({ code: "custom", message: `"${text}" is not a duration (write 250ms, 5s, 2m or 1h)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+import { KeysSchema, StoreSchema } from "./access-schema.js";
+import { duration } from "./duration.js";
 
 const port = z.number().int().min(0).max(65535);
 
@@ -70,6 +61,14 @@ export const ServerSchema = z
      * refused and /readyz reports overload: a saturated process answers late for everyone. Default 500ms.
      */
     max_event_loop_delay: duration.default(500),
+    /** Refuse to start without `keys`: a gateway that must never be open says so here. Default false. */
+    require_keys: z.boolean().default(false),
+    /**
+     * /metrics, PoolStats, ListModels, /v1/models, gRPC health and reflection need a key with the
+     * `admin` role (/healthz and /readyz stay open for probes). Default false: readable by anyone
+     * who reaches the port, as operators' tools expect.
+     */
+    protect_admin: z.boolean().default(false),
     /** Limits per caller connection, so that no caller holds more than its share. */
     connections: ConnectionsSchema.default(ConnectionsSchema.parse({})),
     /** Browser callers: pages from these origins may call every API on the port. Default none (no CORS). */
@@ -196,6 +195,15 @@ const DeploymentSchema = z
     weight: z.number().min(0).default(1),
     /** Requests this deployment may carry at once; at the limit it is skipped. Default: no limit. */
     max_concurrent: z.number().int().positive().optional(),
+    /** USD per million tokens, for usage and budgets. Default: the shipped price of a known OpenAI or Anthropic model, else 0. */
+    price: z
+      .strictObject({
+        input: z.number().nonnegative(),
+        output: z.number().nonnegative(),
+        /** Input tokens the provider served from its prompt cache. Default: the input price. */
+        cached_input: z.number().nonnegative().optional(),
+      })
+      .optional(),
   })
   .strict();
 
@@ -234,6 +242,10 @@ export const ConfigSchema = z
     router: RouterSchema.default(RouterSchema.parse({})),
     providers: z.record(z.string().min(1), ProviderSchema).default({}),
     models: z.record(z.string().min(1), ModelSchema).default({}),
+    /** Caller keys: with none, anyone who reaches the port may call (and a warning says so at start). */
+    keys: KeysSchema.default([]),
+    /** Where quota counters and usage live. Default: in process. */
+    store: StoreSchema.default({}),
   })
   .strict()
   .superRefine(
@@ -263,6 +275,24 @@ export const ConfigSchema = z
         }
       }
       checkFallbacks(config.models, names, ctx);
+      // Read defensively: the refinement runs even when server or keys did not parse.
+      if (config.server?.require_keys === true && Array.isArray(config.keys) && config.keys.length === 0)
+        ctx.addIssue({
+          code: "custom",
+          path: ["keys"],
+          message: "server.require_keys is on, and no key is configured",
+        });
+      if (
+        config.server?.protect_admin === true &&
+        Array.isArray(config.keys) &&
+        !config.keys.some((key) => key.roles?.includes("admin"))
+      )
+        ctx.addIssue({
+          code: "custom",
+          path: ["server", "protect_admin"],
+          message:
+            "is on, and no key has the admin role: /metrics, PoolStats and ListModels would be closed to everyone",
+        });
     },
     // Whatever is wrong elsewhere (a server setting, a duration): every mistake is reported in one
     // run, so the references are checked whenever the providers and models themselves parsed.
@@ -312,3 +342,4 @@ export type ProviderConfig = GatewayConfig["providers"][string];
 export type ModelConfig = GatewayConfig["models"][string];
 export type RouterConfig = GatewayConfig["router"];
 export type ConnectionsConfig = ServerConfig["connections"];
+export type DeploymentConfig = ModelConfig["deployments"][number];

@@ -28,6 +28,8 @@ export interface GatewayErrorOptions {
   reason?: string;
   /** How long the provider asked callers to wait before trying again, in ms. */
   retryAfterMs?: number | undefined;
+  /** Headers (gRPC metadata) the caller is sent with the error, e.g. where its key's quotas stand. */
+  headers?: Readonly<Record<string, string>> | undefined;
   cause?: unknown;
 }
 
@@ -37,6 +39,7 @@ export class GatewayError extends Error {
   readonly status: number | undefined;
   readonly reason: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(
     readonly kind: ErrorKind,
@@ -50,6 +53,7 @@ export class GatewayError extends Error {
     this.status = options.status;
     this.reason = options.reason;
     this.retryAfterMs = options.retryAfterMs;
+    this.headers = options.headers;
   }
 
   /** This failure, as one that happened after the request had reached the upstream. */
@@ -61,6 +65,7 @@ export class GatewayError extends Error {
       status: this.status,
       reason: this.reason,
       retryAfterMs: this.retryAfterMs,
+      headers: this.headers,
       cause: this.cause,
     });
   }

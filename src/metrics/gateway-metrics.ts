@@ -10,8 +10,8 @@ const OVERHEAD_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005
 
 /**
  * Every Prometheus metric the gateway exports, defined in one place. Labels are bounded:
- * method, protocol, code, provider, origin and model come from the configuration or the
- * contract, never from free text; no key reaches a label.
+ * method, protocol, code, provider, origin, model and key names come from the configuration or
+ * the contract, never from free text; no key itself reaches a label.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -66,6 +66,27 @@ export class GatewayMetrics {
     name: "weaver_tokens_total",
     help: "Tokens as the providers reported them, by provider, model and direction (input or output).",
     labelNames: ["provider", "model", "direction"] as const,
+    registers: [this.registry],
+  });
+
+  readonly cost = new Counter({
+    name: "weaver_cost_usd_total",
+    help: "What calls cost in USD at the deployments' prices, by caller key name (empty without keys) and model.",
+    labelNames: ["key", "model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly quotaRefusals = new Counter({
+    name: "weaver_quota_refusals_total",
+    help: "Calls refused for a key's quota, by key name and the limit (requests, tokens, concurrent, budget).",
+    labelNames: ["key", "limit"] as const,
+    registers: [this.registry],
+  });
+
+  readonly storeErrors = new Counter({
+    name: "weaver_store_errors_total",
+    help: "Failures to reach the shared store (Redis), by operation (admit, settle, usage).",
+    labelNames: ["operation"] as const,
     registers: [this.registry],
   });
 

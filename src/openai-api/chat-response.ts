@@ -19,7 +19,10 @@ const FINISH_REASONS: Record<FinishReason, string | null> = {
 /** Between the texts of two reasoning blocks, in a whole answer and in a stream alike. */
 const REASONING_SEPARATOR = "\n\n";
 
-/** OpenAI's usage, with the cached prompt tokens and the reasoning tokens it always details. */
+/**
+ * OpenAI's usage, with the cached prompt tokens and the reasoning tokens it always details, and
+ * the gateway's `cost_usd` beside them (OpenAI's SDKs keep fields they do not know).
+ */
 function usageJson(usage: TokenUsage | undefined) {
   const input = usage?.inputTokens ?? 0;
   const output = usage?.outputTokens ?? 0;
@@ -29,6 +32,7 @@ function usageJson(usage: TokenUsage | undefined) {
     total_tokens: input + output,
     prompt_tokens_details: { cached_tokens: usage?.cachedInputTokens ?? 0 },
     completion_tokens_details: { reasoning_tokens: usage?.reasoningTokens ?? 0 },
+    cost_usd: usage?.costUsd ?? 0,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { httpKeyHeaders, presentedKey } from "../access/caller-keys.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { ModelRouter } from "../router/model-router.js";
 import { closeAfterReply } from "../server/close-after-reply.js";
@@ -46,7 +47,14 @@ export function createOpenAIApi({ router, calls, observer, limits }: OpenAIApiOp
     let called = false;
     const call = (input: ParsedChatRequest["input"]): GenerationCall => {
       called = true;
-      return { ...arrival, signal: abort.signal, timeoutMs: callerTimeoutMs(req), input };
+      return {
+        ...arrival,
+        signal: abort.signal,
+        timeoutMs: callerTimeoutMs(req),
+        input,
+        presentedKey: presentedKey(httpKeyHeaders(req.headers)),
+        replyHeader: (name, value) => res.setHeader(name, value),
+      };
     };
     readJsonBody(req, limits.maxRequestBytes * BODY_LIMIT_FACTOR)
       .then(async (body) => {

@@ -34,7 +34,7 @@ export function toOpenAIError(error: unknown): OpenAIErrorReply {
   const message = known?.message ?? "internal error";
   const code =
     known?.reason === "MODEL_NOT_FOUND" ? "model_not_found" : (known?.reason?.toLowerCase() ?? null);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...known?.headers };
   if (known?.retryAfterMs !== undefined) {
     headers["retry-after"] = String(Math.ceil(known.retryAfterMs / 1000));
     headers["retry-after-ms"] = String(Math.round(known.retryAfterMs));

@@ -91,6 +91,8 @@ export interface TokenUsage {
   cachedInputTokens?: number | undefined;
   /** Of outputTokens, spent on reasoning. */
   reasoningTokens?: number | undefined;
+  /** What the tokens cost in USD: priced by the gateway's service, never by a provider. */
+  costUsd?: number | undefined;
 }
 
 /** Who served a request and how it travelled; filled in by the upstream layer. */

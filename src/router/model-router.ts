@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import type { ModelConfig, RouterConfig } from "../config/schema.js";
+import type { DeploymentConfig, ModelConfig, RouterConfig } from "../config/schema.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { Logger } from "../log/logger.js";
 import type { Provider } from "../providers/provider.js";
@@ -24,6 +24,8 @@ export interface Deployment {
   provider: Provider;
   model: string;
   weight: number;
+  /** Its price in the config, USD per million tokens; undefined: the shipped price of its model, if any. */
+  price: DeploymentConfig["price"];
   health: DeploymentHealth;
   /** The same as health.inFlight, as selection reads it. */
   readonly inFlight: number;
@@ -88,7 +90,13 @@ export class ModelRouter {
         fallbacks: spec.fallbacks,
         passthrough: false,
         deployments: spec.deployments.map((d) =>
-          this.deployment(providers.get(d.provider) as Provider, d.model, d.weight, d.max_concurrent),
+          this.deployment(
+            providers.get(d.provider) as Provider,
+            d.model,
+            d.weight,
+            d.max_concurrent,
+            d.price,
+          ),
         ),
       }))
       .sort((a, b) => a.name.localeCompare(b.name));
@@ -270,6 +278,7 @@ export class ModelRouter {
     model: string,
     weight: number,
     maxConcurrent: number | undefined,
+    price?: DeploymentConfig["price"],
   ): Deployment {
     const policy = { allowedFailures: this.policy.allowed_failures, cooldownMs: this.policy.cooldown };
     const health = new DeploymentHealth(policy, maxConcurrent);
@@ -277,6 +286,7 @@ export class ModelRouter {
       provider,
       model,
       weight,
+      price,
       health,
       get inFlight() {
         return health.inFlight;

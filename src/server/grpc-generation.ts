@@ -11,6 +11,7 @@ import {
   GenerateStreamRequestSchema,
   GenerateStreamResponseSchema,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { httpKeyHeaders, presentedKey } from "../access/caller-keys.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { CallArrival, CallObserver } from "../service/call-observer.js";
 import { toConnectError } from "../service/connect-errors.js";
@@ -87,7 +88,10 @@ function serveGeneration(
     const schema = method === "Generate" ? GenerateRequestSchema : GenerateStreamRequestSchema;
     const request = parseMessage(schema, bytes) as GenerateRequest;
     called = true;
-    const call = rpcGenerationCall(arrival, request, abort.signal, timeoutMs);
+    const call = rpcGenerationCall(arrival, request, abort.signal, timeoutMs, {
+      presentedKey: presentedKey(httpKeyHeaders(req.headers)),
+      replyHeader: (name, value) => res.setHeader(name, value),
+    });
     if (method === "Generate") {
       const reply = encode(GenerateResponseSchema, await generateReply(calls, call));
       res.writeHead(200, { "content-type": CONTENT_TYPE });

@@ -1,9 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { httpKeyHeaders } from "../access/caller-keys.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
+import { toOpenAIError } from "../openai-api/openai-error.js";
+import type { AdminAccess } from "./admin-access.js";
 import type { RequestHandler } from "./listener.js";
 
 export interface HttpRoutesOptions {
   metrics: GatewayMetrics;
+  /** With `server.protect_admin`, /metrics and /v1/models need an admin key. */
+  admin: AdminAccess;
   /** The OpenAI-compatible API: POST /v1/chat/completions and GET /v1/models. */
   openai: { chatCompletions: PlainHandler; models: PlainHandler };
   /** Why the gateway should get no traffic now (starting, draining, overloaded), or undefined when ready. */
@@ -19,7 +24,7 @@ type PlainHandler = (req: IncomingMessage, res: ServerResponse) => void;
  */
 export function withHttpRoutes(
   rpc: RequestHandler,
-  { metrics, openai, notReady }: HttpRoutesOptions,
+  { metrics, admin, openai, notReady }: HttpRoutesOptions,
 ): RequestHandler {
   return (req, res) => {
     const path = req.url?.split("?", 1)[0];
@@ -29,6 +34,15 @@ export function withHttpRoutes(
       return rpc(req, res);
     }
     if (req.method !== "GET" && req.method !== "HEAD") return rpc(req, res);
+    if (path === "/v1/models" || path === "/metrics") {
+      const refusal = admin.refusal(httpKeyHeaders(req.headers));
+      if (refusal !== undefined) {
+        const { status, headers, body } = toOpenAIError(refusal);
+        (res as ServerResponse).writeHead(status, { ...headers, "content-type": "application/json" });
+        res.end(body);
+        return;
+      }
+    }
     switch (path) {
       case "/v1/models":
         openai.models(req as IncomingMessage, res as ServerResponse);

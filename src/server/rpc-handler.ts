@@ -6,6 +6,7 @@ import type { CallObserver } from "../service/call-observer.js";
 import { SELF_OBSERVED_METHODS } from "../service/gateway-service.js";
 import type { GenerationCalls } from "../service/generation-calls.js";
 import { httpVersionKey } from "../service/rpc-arrival.js";
+import type { AdminAccess } from "./admin-access.js";
 import { closeAfterEarlyReply } from "./close-after-reply.js";
 import { holdDeadlineHeaders } from "./deadline-headers.js";
 import { withGrpcGenerations } from "./grpc-generation.js";
@@ -25,10 +26,17 @@ export interface RpcHandlerOptions {
   service: ServiceImpl<typeof GatewayService>;
   /** The generation calls the service makes, which plain gRPC reaches without the adapter. */
   calls: GenerationCalls;
+  /** With `server.protect_admin`, every RPC but the callers' own needs an admin key. */
+  admin: AdminAccess;
   observer: CallObserver;
   health: HealthServer;
   maxRequestBytes: number;
 }
+
+/** The RPCs callers make with their own keys, which decide for themselves who may call them. */
+const CALLER_METHODS = new Set(["Generate", "GenerateStream", "GetUsage"]);
+const isCallerMethod = (typeName: string, method: string) =>
+  typeName === GatewayService.typeName && CALLER_METHODS.has(method);
 
 /**
  * The RPCs: gRPC, gRPC-Web and Connect (POST and GET) for GatewayService, beside the standard gRPC
@@ -36,7 +44,7 @@ export interface RpcHandlerOptions {
  * hot path, straight on the HTTP/2 stream (grpc-generation.ts).
  */
 export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
-  const { service, calls, observer, health, maxRequestBytes } = options;
+  const { service, calls, admin, observer, health, maxRequestBytes } = options;
   const observedByService = (typeName: string, method: string) =>
     typeName === GatewayService.typeName && SELF_OBSERVED_METHODS.has(method);
   const adapter = connectNodeAdapter({
@@ -46,7 +54,8 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
       // Last, so it describes every service registered before it.
       registerReflection(router);
     },
-    interceptors: [rpcObserverInterceptor(observer, observedByService)],
+    // The observer first: a refusal for want of an admin key is logged and counted like any call.
+    interceptors: [rpcObserverInterceptor(observer, observedByService), admin.interceptor(isCallerMethod)],
     readMaxBytes: WIRE_LIMIT_FACTOR * maxRequestBytes,
     contextValues: (req) => createContextValues().set(httpVersionKey, req.httpVersion),
   }) as RequestHandler;

@@ -27,6 +27,8 @@ export interface CallFacts {
   connectionReused?: boolean | undefined;
   /** Time spent waiting on upstreams, in ms: the call's duration minus this is the gateway's own. */
   upstreamWaitMs?: number | undefined;
+  /** The name of the caller's key (never the key). */
+  key?: string | undefined;
   /** The caller's metadata, logged and never sent upstream. */
   metadata?: Record<string, string> | undefined;
 }
@@ -77,6 +79,7 @@ export class CallObserver {
       method,
       protocol,
       http,
+      key: facts.key,
       model: facts.model,
       provider: facts.provider,
       code,

@@ -26,6 +26,7 @@ export function toConnectError(error: unknown, signal?: AbortSignal): ConnectErr
   if (error instanceof ConnectError) return error;
   if (error instanceof GatewayError) {
     const connectError = new ConnectError(error.message, CODES[error.kind]);
+    for (const [name, value] of Object.entries(error.headers ?? {})) connectError.metadata.set(name, value);
     if (error.reason) connectError.metadata.set("weaver-error-reason", error.reason);
     if (error.retryAfterMs !== undefined) {
       connectError.metadata.set("retry-after", String(Math.ceil(error.retryAfterMs / 1000)));

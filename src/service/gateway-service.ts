@@ -4,16 +4,20 @@ import type {
   GenerateRequest,
   GenerateStreamRequest,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import type { AccessControl } from "../access/access-control.js";
+import { presentedKey } from "../access/caller-keys.js";
 import type { ModelRouter } from "../router/model-router.js";
 import type { UpstreamPools } from "../upstream/upstream-pools.js";
 import { toConnectError } from "./connect-errors.js";
 import type { GenerationCall, GenerationCalls } from "./generation-calls.js";
 import { generateReply, rpcGenerationCall, streamReplies } from "./generation-replies.js";
 import { rpcArrival } from "./rpc-arrival.js";
-import { modelsToProto, poolStatsToProto } from "./to-proto.js";
+import { modelsToProto, poolStatsToProto, usageRowToProto } from "./to-proto.js";
+import { usageQuery } from "./usage-query.js";
 
 export interface GatewayServiceDeps {
   router: ModelRouter;
+  access: AccessControl;
   pools: UpstreamPools;
   calls: GenerationCalls;
   startedAt: Date;
@@ -24,7 +28,7 @@ export const SELF_OBSERVED_METHODS = new Set(["Generate", "GenerateStream"]);
 
 /** GatewayService: each generation call taken through GenerationCalls, its result and errors mapped to the contract. */
 export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof GatewayService> {
-  const { router, pools, calls, startedAt } = deps;
+  const { router, pools, calls, startedAt, access } = deps;
 
   return {
     async generate(request, ctx) {
@@ -50,6 +54,16 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
     listModels() {
       return modelsToProto(router.list(), performance.now());
     },
+
+    async getUsage(request, ctx) {
+      try {
+        const caller = access.authenticate(keyOf(ctx));
+        const rows = await access.usage(usageQuery(request, caller, new Date()));
+        return { rows: rows.map(usageRowToProto) };
+      } catch (error) {
+        throw toConnectError(error, ctx.signal);
+      }
+    },
   };
 }
 
@@ -59,5 +73,13 @@ function generationCall(
   ctx: HandlerContext,
 ): GenerationCall {
   const arrival = rpcArrival(method, { header: ctx.requestHeader, values: ctx.values });
-  return rpcGenerationCall(arrival, request, ctx.signal, ctx.timeoutMs());
+  return rpcGenerationCall(arrival, request, ctx.signal, ctx.timeoutMs(), {
+    presentedKey: keyOf(ctx),
+    replyHeader: (name, value) => ctx.responseHeader.set(name, value),
+  });
+}
+
+function keyOf(ctx: HandlerContext): string | undefined {
+  const header = ctx.requestHeader;
+  return presentedKey({ authorization: header.get("authorization"), "x-api-key": header.get("x-api-key") });
 }

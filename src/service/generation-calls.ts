@@ -1,16 +1,21 @@
+import type { AccessControl, CallPass } from "../access/access-control.js";
+import type { CallerKey } from "../access/caller-keys.js";
+import { costOf, priceOf } from "../access/prices.js";
+import { deltaChars, estimateInputTokens, estimateTokens } from "../access/token-estimate.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
-import type { ChatResult, ChatStreamEvent } from "../providers/provider.js";
-import type { ModelRouter, Routed } from "../router/model-router.js";
+import type { ChatRequest, ChatResult, ChatStreamEvent, TokenUsage } from "../providers/provider.js";
+import type { ModelRouter, RoutableModel, Routed } from "../router/model-router.js";
 import { boundCall } from "./call-bounds.js";
 import type { CallArrival, CallFacts, CallObserver } from "./call-observer.js";
-import { generate, generateStream } from "./generation.js";
+import { generate, generateStream, modelLabel } from "./generation.js";
 import type { LoadShedder } from "./load-shedder.js";
 import { UpstreamObserver } from "./upstream-observer.js";
 import { type GenerationInput, type ValidationLimits, validateRequest } from "./validate-request.js";
 
 export interface GenerationCallsDeps {
   router: ModelRouter;
+  access: AccessControl;
   metrics: GatewayMetrics;
   observer: CallObserver;
   shedder: LoadShedder;
@@ -28,6 +33,10 @@ export interface GenerationCall extends CallArrival {
   input: GenerationInput;
   /** The caller's metadata, for the log. */
   metadata?: Record<string, string> | undefined;
+  /** The key the caller presented (authorization: Bearer, or x-api-key); never logged. */
+  presentedKey?: string | undefined;
+  /** Sets a header of the reply (gRPC: response metadata), before its first byte: where the key's quotas stand. */
+  replyHeader?: ((name: string, value: string) => void) | undefined;
 }
 
 /** A stream's steps: first the deployment that serves it, then the provider's events. */
@@ -43,10 +52,15 @@ export class GenerationCalls {
   async generate(call: GenerationCall): Promise<Routed<ChatResult>> {
     const run = this.begin(call);
     try {
-      const chat = run.admit();
+      const chat = await run.admit();
       const routed = await generate(this.deps.router, call.input.model, chat, run.bounds, run.upstream);
       served(run.facts, routed);
       run.facts.connectionReused = routed.value.upstream.connectionReused;
+      const { usage, text } = routed.value;
+      // A provider that reports no usage: the answer's text and the request, estimated.
+      const estimated = usage === undefined;
+      routed.value.usage = run.priced(routed, usage ?? estimatedUsage(chat, text.length));
+      run.settle(routed, routed.value.usage, estimated);
       run.finish(undefined);
       return routed;
     } catch (error) {
@@ -66,27 +80,30 @@ export class GenerationCalls {
     const { facts } = run;
     let relay: AsyncGenerator<ChatStreamEvent> | undefined;
     let settled = false;
+    let routed: Routed<unknown> | undefined;
+    let chat: Omit<ChatRequest, "model"> | undefined;
+    let usage: TokenUsage | undefined;
+    let outputChars = 0;
     try {
-      const chat = run.admit();
-      const { routed, events } = await generateStream(
-        this.deps.router,
-        call.input.model,
-        chat,
-        run.bounds,
-        run.upstream,
-      );
+      chat = await run.admit();
+      const opened = await generateStream(this.deps.router, call.input.model, chat, run.bounds, run.upstream);
+      routed = opened.routed;
       served(facts, routed);
       // The relay is started before the routed step is handed out: a caller that stops there
       // still ends it, and its end releases the deployment and closes the upstream stream.
-      relay = events;
-      const first = await events.next();
+      relay = opened.events;
+      const first = await relay.next();
       yield { type: "routed", routed };
-      const noted = (event: ChatStreamEvent) => {
+      const noted = (event: ChatStreamEvent): ChatStreamEvent => {
         if (event.type === "start") facts.connectionReused = event.upstream.connectionReused;
+        else if (event.type === "finish") {
+          if (event.usage !== undefined) usage = run.priced(routed as Routed<unknown>, event.usage);
+          return { ...event, usage };
+        } else outputChars += deltaChars(event);
         return event;
       };
       if (!first.done) yield noted(first.value);
-      for await (const event of events) yield noted(event);
+      for await (const event of relay) yield noted(event);
       settled = true;
       run.finish(undefined);
     } catch (error) {
@@ -98,37 +115,101 @@ export class GenerationCalls {
       if (!settled) run.finish(new GatewayError("cancelled", "the caller stopped reading the stream"));
       // Ends the relay whichever way the stream ended (a no-op once it finished by itself).
       await relay?.return(undefined);
+      // A stream that ended before the provider reported its usage is counted by estimate.
+      if (routed !== undefined && chat !== undefined)
+        run.settle(
+          routed,
+          usage ?? run.priced(routed, estimatedUsage(chat, outputChars)),
+          usage === undefined,
+        );
       run.close();
     }
   }
 
   /**
    * What every call starts with: its observation, its facts, its upstream accounting and its
-   * bounds. `admit` takes a slot and checks the request (both may refuse it); `finish` reports the
-   * call once, with all its upstream wait; `close` stops the deadline and gives the slot back.
+   * bounds. `admit` checks the caller's key, takes a slot, checks the request, the key's access to
+   * its model and the key's quotas (each may refuse it); `priced` prices its usage; `settle` counts its usage
+   * against the key; `finish` reports the call once, with all its upstream wait; `close` stops the
+   * deadline, gives the slot back and settles a call that used nothing.
    */
   private begin(call: GenerationCall) {
-    const { metrics, observer, shedder, limits, defaultDeadlineMs } = this.deps;
+    const { metrics, observer, shedder, limits, defaultDeadlineMs, access } = this.deps;
     const end = observer.begin(call, call.signal);
     const facts: CallFacts = { model: call.input.model, metadata: call.metadata };
     const upstream = new UpstreamObserver(metrics);
     const bounds = boundCall(call.signal, call.timeoutMs, defaultDeadlineMs);
     let release: (() => void) | undefined;
+    let pass: CallPass | undefined;
+    let modelName = call.input.model;
+    const settle = (model: string, label: string, usage: TokenUsage, estimated: boolean, priced: boolean) => {
+      if (pass === undefined) return;
+      const cost = { usd: usage.costUsd ?? 0, priced };
+      if (cost.usd > 0) metrics.cost.inc({ key: pass.key?.name ?? "", model: label }, cost.usd);
+      void pass.settle({ model, usage, cost, estimated });
+      pass = undefined;
+    };
     return {
       facts,
       upstream,
       bounds,
-      admit: () => {
+      admit: async () => {
+        const key = access.authenticate(call.presentedKey);
+        facts.key = key?.name;
         release = shedder.admit();
-        return validateRequest(call.input, limits);
+        const chat = validateRequest(call.input, limits);
+        modelName = this.resolve(key, call.input.model).name;
+        // A slot a replica never gives back (it died) frees itself once the call's deadline is past.
+        pass = await access.admit(key, Date.now() + (call.timeoutMs ?? defaultDeadlineMs) + SLOT_GRACE_MS);
+        for (const [name, value] of Object.entries(pass.headers)) call.replyHeader?.(name, value);
+        return chat;
+      },
+      /** The usage with its cost, priced at the deployment that served it. */
+      priced: (routed: Routed<unknown>, usage: TokenUsage): TokenUsage => {
+        const { deployment } = routed;
+        const cost = costOf(usage, priceOf(deployment.model, deployment.price));
+        return { ...usage, costUsd: cost.usd };
+      },
+      settle: (routed: Routed<unknown>, usage: TokenUsage, estimated: boolean) => {
+        const { deployment } = routed;
+        const priced = priceOf(deployment.model, deployment.price) !== undefined;
+        settle(routed.model.name, modelLabel(routed), usage, estimated, priced);
       },
       finish: (error: unknown) => end(error, { ...facts, upstreamWaitMs: upstream.waitedMs }),
       close: () => {
         bounds.end();
         release?.();
+        // Admitted, and failed before any answer: a request that used no tokens.
+        settle(modelName, modelName, { inputTokens: 0, outputTokens: 0 }, false, true);
       },
     };
   }
+
+  /**
+   * The model called, once the key may call it by one of its names (the one called, the model's
+   * own, its aliases): PERMISSION_DENIED comes before NOT_FOUND, so a key learns nothing of models
+   * it may not call.
+   */
+  private resolve(key: CallerKey | undefined, called: string): RoutableModel {
+    const { router, access } = this.deps;
+    let model: RoutableModel | undefined;
+    try {
+      model = router.resolve(called);
+    } catch (error) {
+      access.authorize(key, [called]);
+      throw error;
+    }
+    access.authorize(key, [called, model.name, ...model.aliases]);
+    return model;
+  }
+}
+
+/** How long past its deadline a call's concurrency slot outlives a replica that died holding it. */
+const SLOT_GRACE_MS = 5_000;
+
+/** Usage estimated from the request and the answer's characters, for calls their provider reported none for. */
+function estimatedUsage(chat: Omit<ChatRequest, "model">, outputChars: number): TokenUsage {
+  return { inputTokens: estimateInputTokens(chat), outputTokens: estimateTokens(outputChars) };
 }
 
 /** What served the call: its model, provider and attempts. */

@@ -28,9 +28,11 @@ export function rpcGenerationCall(
   request: GenerateRequest | GenerateStreamRequest,
   signal: AbortSignal,
   timeoutMs: number | undefined,
+  caller: Pick<GenerationCall, "presentedKey" | "replyHeader">,
 ): GenerationCall {
   return {
     ...arrival,
+    ...caller,
     signal,
     timeoutMs,
     input: request,

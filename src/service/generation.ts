@@ -121,6 +121,6 @@ async function* relay(
  * The model's metric label. A passthrough model's name is the caller's to choose, so it folds into
  * its provider's `<provider>/*` and the label's values stay bounded by the configuration.
  */
-function modelLabel(routed: Routed<unknown>): string {
+export function modelLabel(routed: Routed<unknown>): string {
   return routed.model.passthrough ? `${routed.deployment.provider.name}/*` : routed.model.name;
 }

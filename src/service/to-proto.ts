@@ -7,8 +7,10 @@ import {
   type PoolStatsResponseSchema,
   FinishReason as ProtoFinishReason,
   type UpstreamInfoSchema,
+  type UsageRowSchema,
   type UsageSchema,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import type { UsageRow } from "../access/usage-rows.js";
 import type {
   ContentDelta,
   FinishReason,
@@ -35,13 +37,26 @@ export function usageToProto(
   usage: TokenUsage | undefined,
 ): MessageInitShape<typeof UsageSchema> | undefined {
   if (usage === undefined) return undefined;
-  const { inputTokens, outputTokens, cachedInputTokens = 0, reasoningTokens = 0 } = usage;
+  const { inputTokens, outputTokens, cachedInputTokens = 0, reasoningTokens = 0, costUsd = 0 } = usage;
   return {
     inputTokens,
     outputTokens,
     totalTokens: inputTokens + outputTokens,
     cachedInputTokens,
     reasoningTokens,
+    costUsd,
+  };
+}
+
+export function usageRowToProto(row: UsageRow): MessageInitShape<typeof UsageRowSchema> {
+  return {
+    ...row,
+    requests: BigInt(row.requests),
+    inputTokens: BigInt(row.inputTokens),
+    outputTokens: BigInt(row.outputTokens),
+    cachedInputTokens: BigInt(row.cachedInputTokens),
+    estimatedRequests: BigInt(row.estimatedRequests),
+    unpricedRequests: BigInt(row.unpricedRequests),
   };
 }
 

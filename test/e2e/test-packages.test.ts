@@ -6,7 +6,7 @@ import { afterEach, expect, test } from "vitest";
 
 // `npm test` first runs scripts/ensure-test-packages.sh (pretest), which installs the Debian
 // packages the suite needs when they are missing. Run here on a PATH of stubs: an apt-get that
-// records what it was asked, and promtool and chromium present or not.
+// records what it was asked, and promtool, chromium and redis-server present or not.
 const root = join(import.meta.dirname, "..", "..");
 const script = join(root, "scripts", "ensure-test-packages.sh");
 const dirs: string[] = [];
@@ -45,22 +45,24 @@ test("installs what is missing with apt-get, after apt-get update", async () => 
   const { bin, calls } = stubs(["apt-get"]);
   const result = await run(bin, "/nonexistent/chromium");
   expect(result.code).toBe(0);
-  expect(result.stdout).toContain("installing the Debian packages the suite needs: prometheus chromium");
+  expect(result.stdout).toContain(
+    "installing the Debian packages the suite needs: prometheus chromium redis-server",
+  );
   expect(calls()).toEqual([
     "apt-get update -q",
-    "apt-get install -y -q --no-install-recommends prometheus chromium",
+    "apt-get install -y -q --no-install-recommends prometheus chromium redis-server",
   ]);
 });
 
 test("installs nothing when every package is there", async () => {
-  const { bin, calls } = stubs(["apt-get", "promtool", "chromium"]);
+  const { bin, calls } = stubs(["apt-get", "promtool", "chromium", "redis-server"]);
   const result = await run(bin, join(bin, "chromium"));
   expect(result).toMatchObject({ code: 0, stdout: "" });
   expect(calls()).toEqual([]);
 });
 
 test("installs only what is missing", async () => {
-  const { bin, calls } = stubs(["apt-get", "chromium"]);
+  const { bin, calls } = stubs(["apt-get", "chromium", "redis-server"]);
   const result = await run(bin, join(bin, "chromium"));
   expect(result.code).toBe(0);
   expect(calls()).toContain("apt-get install -y -q --no-install-recommends prometheus");
@@ -70,5 +72,7 @@ test("without apt-get it names the packages to install and fails, before any tes
   const { bin } = stubs([], { sudo: false });
   const result = await run(bin, "/nonexistent/chromium");
   expect(result.code).toBe(1);
-  expect(result.stderr).toContain("sudo apt-get install --no-install-recommends prometheus chromium");
+  expect(result.stderr).toContain(
+    "sudo apt-get install --no-install-recommends prometheus chromium redis-server",
+  );
 });

@@ -35,8 +35,11 @@ test("a file holding only server settings serves the demo model; the start-up li
 
 test("models: {} serves no model, says so in one line at start, and calls are NOT_FOUND", async () => {
   gateway = await spawnGateway({ server: { host: "127.0.0.1", port: 0 }, models: {} });
-  const warning = await gateway.waitForLog((line) => line.level === "warn");
+  const warning = await gateway.waitForLog(
+    (line) => line.level === "warn" && String(line.msg).startsWith("no model is configured"),
+  );
   expect(String(warning.msg)).toMatch(/^no model is configured: .*gateway\.yaml has an empty models section/);
+  expect(gateway.logs.filter((line) => String(line.msg).startsWith("no model"))).toHaveLength(1);
   const error = await generate(gateway.url).then(
     () => undefined,
     (e: unknown) => ConnectError.from(e),

@@ -64,6 +64,7 @@ const STUB_GATEWAY: ServiceImpl<typeof GatewayService> = {
   },
   poolStats: () => ({ startedAt: timestampFromDate(new Date("2024-01-02T03:04:05Z")) }),
   listModels: () => ({ models: [{ name: "stub", aliases: ["stub-alias"] }] }),
+  getUsage: () => ({ rows: [] }),
 };
 
 async function startServer(): Promise<StubRpcServer> {
@@ -112,6 +113,7 @@ describe("buf curl with server reflection", () => {
         `${GATEWAY}/GenerateStream`,
         `${GATEWAY}/PoolStats`,
         `${GATEWAY}/ListModels`,
+        `${GATEWAY}/GetUsage`,
         `${HEALTH}/Check`,
         `${HEALTH}/List`,
         `${HEALTH}/Watch`,
@@ -273,6 +275,7 @@ describe("reflection v1, request by request", () => {
       "GenerateStream",
       "PoolStats",
       "ListModels",
+      "GetUsage",
     ]);
   });
 

@@ -4,6 +4,7 @@ import {
   type Client,
   credentials,
   loadPackageDefinition,
+  Metadata,
   type ServiceClientConstructor,
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
@@ -17,22 +18,38 @@ const PROTO_DIR = fileURLToPath(new URL("../../proto/", import.meta.url));
  */
 export type GrpcJsMessage = { [field: string]: unknown };
 
-export type UnaryMethod = "generate" | "poolStats" | "listModels";
+export type UnaryMethod = "generate" | "poolStats" | "listModels" | "getUsage";
 export type ServerStreamMethod = "generateStream";
 
 /** GatewayService through @grpc/grpc-js and the .proto files, with no generated code. */
 export interface GrpcJsGatewayClient {
-  unary(method: UnaryMethod, request: GrpcJsMessage): Promise<GrpcJsMessage>;
+  /** `metadata`: request headers, e.g. { authorization: "Bearer <key>" }. */
+  unary(
+    method: UnaryMethod,
+    request: GrpcJsMessage,
+    metadata?: Record<string, string>,
+  ): Promise<GrpcJsMessage>;
   /** Every message of a server stream, in order; rejects with the stream's error. */
-  serverStream(method: ServerStreamMethod, request: GrpcJsMessage): Promise<GrpcJsMessage[]>;
+  serverStream(
+    method: ServerStreamMethod,
+    request: GrpcJsMessage,
+    metadata?: Record<string, string>,
+  ): Promise<GrpcJsMessage[]>;
   close(): void;
 }
 
 type UnaryCall = (
   request: GrpcJsMessage,
+  metadata: Metadata,
   callback: (error: Error | null, reply?: GrpcJsMessage) => void,
 ) => unknown;
-type ServerStreamCall = (request: GrpcJsMessage) => AsyncIterable<GrpcJsMessage>;
+type ServerStreamCall = (request: GrpcJsMessage, metadata: Metadata) => AsyncIterable<GrpcJsMessage>;
+
+function toMetadata(headers: Record<string, string> = {}): Metadata {
+  const metadata = new Metadata();
+  for (const [name, value] of Object.entries(headers)) metadata.set(name, value);
+  return metadata;
+}
 
 /**
  * Connects to a cleartext gateway URL such as http://127.0.0.1:8080, with grpc-js channel
@@ -59,15 +76,16 @@ export function createGrpcJsGatewayClient(url: string, options: ChannelOptions =
     return call.bind(client);
   };
   return {
-    unary: (name, request) =>
+    unary: (name, request, metadata) =>
       new Promise((resolve, reject) => {
-        (method(name) as UnaryCall)(request, (error, reply) =>
+        (method(name) as UnaryCall)(request, toMetadata(metadata), (error, reply) =>
           error ? reject(error) : resolve(reply ?? {}),
         );
       }),
-    serverStream: async (name, request) => {
+    serverStream: async (name, request, metadata) => {
       const messages: GrpcJsMessage[] = [];
-      for await (const message of (method(name) as ServerStreamCall)(request)) messages.push(message);
+      for await (const message of (method(name) as ServerStreamCall)(request, toMetadata(metadata)))
+        messages.push(message);
       return messages;
     },
     close: () => client.close(),

@@ -55,6 +55,10 @@ export interface ProviderGatewayOptions {
   server?: Record<string, unknown>;
   /** Configured models, e.g. { agent: { deployments: [{ provider: "anthropic", model: "m" }] } }. */
   models?: Record<string, unknown>;
+  /** Caller keys, as the config's `keys` section. */
+  keys?: unknown[];
+  /** Where quotas and usage live, as the config's `store` section. */
+  store?: Record<string, unknown>;
 }
 
 export interface ProviderGateway {
@@ -99,6 +103,8 @@ export async function startProviderGateway(options: ProviderGatewayOptions): Pro
     pool: options.pool ?? {},
     providers,
     ...(options.models ? { models: options.models } : {}),
+    ...(options.keys ? { keys: options.keys } : {}),
+    ...(options.store ? { store: options.store } : {}),
   });
   const logLines: string[] = [];
   const sink = new Writable({

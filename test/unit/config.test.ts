@@ -191,6 +191,8 @@ describe("a valid full config", () => {
       max_in_flight: 64,
       max_event_loop_delay: "250ms",
       connections: { max: 500, idle_timeout: "1m", headers_timeout: "5s", max_header_bytes: 8192 },
+      require_keys: true,
+      protect_admin: true,
     },
     pool: {
       pooling: true,
@@ -215,8 +217,24 @@ describe("a valid full config", () => {
         aliases: ["4o"],
         deployments: [{ provider: "openai", model: "gpt-4o-2024-08-06", weight: 1 }],
       },
-      demo: { deployments: [{ provider: "demo", model: "demo" }] },
+      demo: { deployments: [{ provider: "demo", model: "demo", price: { input: 0.5, output: 1.5 } }] },
     },
+    keys: [
+      {
+        name: "search-team",
+        sha256: "A".repeat(64),
+        models: ["gpt-4o*", "demo"],
+        roles: ["admin"],
+        expires: "2027-06-30",
+        limits: {
+          requests_per_minute: 100,
+          tokens_per_minute: 50_000,
+          concurrent: 10,
+          budget_usd: { amount: 50, per: "month" },
+        },
+      },
+    ],
+    store: { redis: { url: "redis://127.0.0.1:6379" } },
   });
 
   test("durations become milliseconds", () => {
@@ -251,6 +269,8 @@ describe("a valid full config", () => {
         max_header_bytes: 8192,
       },
       cors: { allowed_origins: [] },
+      require_keys: true,
+      protect_admin: true,
     });
     expect(config.pool).toMatchObject({
       pooling: true,
@@ -270,6 +290,25 @@ describe("a valid full config", () => {
       fallbacks: [],
     });
     expect(config.models.demo?.aliases).toEqual([]);
+    expect(config.models.demo?.deployments[0]?.price).toEqual({ input: 0.5, output: 1.5 });
+    expect(config.keys).toEqual([
+      {
+        name: "search-team",
+        sha256: "a".repeat(64),
+        models: ["gpt-4o*", "demo"],
+        roles: ["admin"],
+        expires: Date.UTC(2027, 5, 30),
+        limits: {
+          requests_per_minute: 100,
+          tokens_per_minute: 50_000,
+          concurrent: 10,
+          budget_usd: { amount: 50, per: "month" },
+        },
+      },
+    ]);
+    expect(config.store).toEqual({
+      redis: { url: "redis://127.0.0.1:6379", key_prefix: "weaver:", timeout: 250, when_unreachable: "open" },
+    });
   });
 
   // Regression: zod 4's .partial() kept the inner defaults, so an override filled every knob it did
@@ -298,6 +337,8 @@ describe("a valid full config", () => {
         max_header_bytes: 16 * 1024,
       },
       cors: { allowed_origins: [] },
+      require_keys: false,
+      protect_admin: false,
     });
     expect(minimal.pool).toEqual({
       pooling: true,

@@ -1,5 +1,7 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { AccessControl } from "../../src/access/access-control.js";
+import { CallerKeys } from "../../src/access/caller-keys.js";
 import { type ModelConfig, PoolSchema, RouterSchema } from "../../src/config/schema.js";
 import { GatewayError } from "../../src/errors/gateway-error.js";
 import { createLogger } from "../../src/log/logger.js";
@@ -11,6 +13,7 @@ import { generate, generateStream } from "../../src/service/generation.js";
 import { GenerationCalls } from "../../src/service/generation-calls.js";
 import { LoadShedder } from "../../src/service/load-shedder.js";
 import { UpstreamObserver } from "../../src/service/upstream-observer.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
 import { UpstreamPools } from "../../src/upstream/upstream-pools.js";
 
 const CHAT = {
@@ -257,6 +260,10 @@ describe("GenerationCalls.stream", () => {
     const shedder = new LoadShedder({ maxInFlight: 10, maxEventLoopDelayMs: 10_000 });
     const calls = new GenerationCalls({
       router,
+      access: new AccessControl(new CallerKeys([]), new MemoryStore(), "open", {
+        storeFailed: () => {},
+        quotaRefused: () => {},
+      }),
       metrics,
       observer: new CallObserver(createLogger({ LOG_LEVEL: "silent" }, quiet), metrics),
       shedder,

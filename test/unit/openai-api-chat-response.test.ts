@@ -15,6 +15,7 @@ const DETAILED_USAGE = {
   outputTokens: 300,
   cachedInputTokens: 1920,
   reasoningTokens: 192,
+  costUsd: 0.0042,
 };
 const DETAILED_USAGE_JSON = {
   prompt_tokens: 2006,
@@ -22,6 +23,7 @@ const DETAILED_USAGE_JSON = {
   total_tokens: 2306,
   prompt_tokens_details: { cached_tokens: 1920 },
   completion_tokens_details: { reasoning_tokens: 192 },
+  cost_usd: 0.0042,
 };
 
 function result(fields: Partial<ChatResult>): ChatResult {
@@ -65,6 +67,7 @@ describe("a chat.completion", () => {
         total_tokens: 26,
         prompt_tokens_details: { cached_tokens: 0 },
         completion_tokens_details: { reasoning_tokens: 0 },
+        cost_usd: 0,
       },
     });
   });
