@@ -22,6 +22,10 @@ export interface TestGatewayOptions {
   pool?: Record<string, unknown>;
   /** Server settings beside host and port. */
   server?: Record<string, unknown>;
+  /** The config's `keys` section. */
+  keys?: unknown[];
+  /** The config's `store` section. */
+  store?: Record<string, unknown>;
 }
 
 /** Starts a real gateway on an ephemeral loopback port, serving model "demo" from its demo upstream. */
@@ -31,6 +35,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     pool: options.pool ?? {},
     providers: { demo: { type: "demo", ...options.demo } },
     models: { demo: { aliases: ["demo-alias"], deployments: [{ provider: "demo", model: "demo" }] } },
+    ...(options.keys ? { keys: options.keys } : {}),
+    ...(options.store ? { store: options.store } : {}),
   });
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
