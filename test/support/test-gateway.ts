@@ -26,6 +26,8 @@ export interface TestGatewayOptions {
   keys?: unknown[];
   /** The config's `store` section. */
   store?: Record<string, unknown>;
+  /** The demo deployment's price, USD per million tokens. */
+  price?: { input: number; output: number };
 }
 
 /** Starts a real gateway on an ephemeral loopback port, serving model "demo" from its demo upstream. */
@@ -34,7 +36,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     server: { host: "127.0.0.1", port: 0, drain_timeout: "5s", ...options.server },
     pool: options.pool ?? {},
     providers: { demo: { type: "demo", ...options.demo } },
-    models: { demo: { aliases: ["demo-alias"], deployments: [{ provider: "demo", model: "demo" }] } },
+    models: {
+      demo: {
+        aliases: ["demo-alias"],
+        deployments: [
+          { provider: "demo", model: "demo", ...(options.price ? { price: options.price } : {}) },
+        ],
+      },
+    },
     ...(options.keys ? { keys: options.keys } : {}),
     ...(options.store ? { store: options.store } : {}),
   });
