@@ -219,7 +219,7 @@ export async function startPortkey(tmpDir: string, pin: Pinning, caFile: string)
   return { url: `http://127.0.0.1:${port}`, pid: child.pid as number, logFile, stop: () => stopChild(child) };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer().listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;

@@ -1,14 +1,23 @@
 import { execFileSync } from "node:child_process";
 
 /**
- * wrk and h2load are Debian packages (wrk, nghttp2-client). Installs the missing ones as
+ * wrk and h2load are Debian packages (wrk, nghttp2-client), as is redis-server for the keys
+ * scenario. Installs the missing ones as
  * scripts/ensure-test-packages.sh does for the tests: apt-get as root, or through sudo without a
  * password; otherwise fails saying what to install.
  */
 const PACKAGES = { wrk: "wrk", h2load: "nghttp2-client" } as const;
 
 export function ensureLoadTools(progress: (message: string) => void): void {
-  const missing = Object.entries(PACKAGES)
+  ensureDebianPackages(PACKAGES, progress);
+}
+
+/** Installs the Debian packages (command: package) whose command is not on the PATH. */
+export function ensureDebianPackages(
+  packages: Record<string, string>,
+  progress: (message: string) => void,
+): void {
+  const missing = Object.entries(packages)
     .filter(([command]) => !onPath(command))
     .map(([, pkg]) => pkg);
   if (missing.length === 0) return;
