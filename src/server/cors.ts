@@ -7,10 +7,21 @@ export interface CorsOptions {
   allowedOrigins: readonly string[];
 }
 
-/** Connect's and gRPC-Web's headers, and `authorization` for API keys. */
-const ALLOWED_HEADERS = [...cors.allowedHeaders, "Authorization"].join(", ");
+/** Connect's and gRPC-Web's headers, and `authorization` and `x-api-key` for caller keys. */
+const ALLOWED_HEADERS = [...cors.allowedHeaders, "Authorization", "X-Api-Key"].join(", ");
 const ALLOWED_METHODS = cors.allowedMethods.join(", ");
-const EXPOSED_HEADERS = cors.exposedHeaders.join(", ");
+/** What a page may read of an answer: Connect's and gRPC-Web's, and where the caller's key stands. */
+const EXPOSED_HEADERS = [
+  ...cors.exposedHeaders,
+  "Retry-After",
+  ...["requests", "tokens", "concurrent", "budget-usd"].flatMap((limit) => [
+    `X-Ratelimit-Limit-${limit}`,
+    `X-Ratelimit-Remaining-${limit}`,
+  ]),
+  "X-Ratelimit-Reset-Requests",
+  "X-Ratelimit-Reset-Tokens",
+  "X-Ratelimit-Reset-Budget",
+].join(", ");
 /** How long a browser may reuse a preflight's answer, in seconds (Chromium caps it at 2 hours). */
 const PREFLIGHT_MAX_AGE = "7200";
 

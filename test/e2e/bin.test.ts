@@ -4,8 +4,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterEach, expect, test } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { CallerKeys, keyHash } from "../../src/access/caller-keys.js";
 import { writeConfigFile } from "../support/gateway-process.js";
+import { startTestGateway } from "../support/test-gateway.js";
 
 // `npx weaver-gateway` is how the README runs the gateway outside npm scripts: from a clone, npx
 // finds the package's own bin, and the pinned Node runs it.
@@ -51,6 +57,33 @@ test("--help prints the commands; an unknown command is exit 2", async () => {
   const unknown = await npx("serve-forever");
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toContain('unknown command "serve-forever"');
+}, 60_000);
+
+test("keys new prints a key and the config entry that lets it in; usage reads that key's calls back", async () => {
+  const made = await npx("keys", "new", "--name", "team-a");
+  expect(made.code).toBe(0);
+  const key = /^key: (wgk_\S+)$/m.exec(made.stdout)?.[1] ?? "";
+  const entry = parseYaml(made.stdout.slice(made.stdout.indexOf("keys:")));
+  expect(entry.keys[0].sha256).toBe(keyHash(key));
+  const gateway = await startTestGateway({ keys: entry.keys });
+  try {
+    expect(new CallerKeys(gateway.gateway.config.keys).authenticate(key)?.name).toBe("team-a");
+    const client = createClient(GatewayService, createGrpcTransport({ baseUrl: gateway.url }));
+    await client.generate(
+      { model: "demo", messages: [{ role: "user", content: "bill me" }] },
+      { headers: { authorization: `Bearer ${key}` } },
+    );
+    const usage = await run("npx", ["--offline", "weaver-gateway", "usage", "--url", gateway.url, "--json"], {
+      cwd: root,
+      env: { ...env, WEAVER_API_KEY: key },
+    });
+    expect(JSON.parse(usage.stdout.trim())).toMatchObject({ key: "team-a", model: "demo", requests: 1 });
+  } finally {
+    await gateway.close();
+  }
+  const unnamed = await npx("keys", "new", "--name", "two words");
+  expect(unnamed.code).toBe(2);
+  expect(unnamed.stderr).toContain("--name must be");
 }, 60_000);
 
 test("npx weaver-gateway --config FILE runs the gateway with its deployed Node flags, and Ctrl-C stops it", async () => {

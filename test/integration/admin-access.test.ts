@@ -64,3 +64,20 @@ it("gRPC health answers an admin key only", async () => {
   });
   expect(await admin.json()).toEqual({ status: "SERVING" });
 });
+
+it("a gateway without keys says so in one warning at start, and serves calls without a key", async () => {
+  const open = await startTestGateway();
+  try {
+    const warnings = open.logs.filter((line) => line.level === "warn");
+    expect(warnings.map((line) => line.msg)).toContain(
+      "no caller keys are configured: anyone who reaches the port may call (see keys in the README)",
+    );
+    const client = createClient(GatewayService, createGrpcTransport({ baseUrl: open.url }));
+    const reply = await client.generate({ model: "demo", messages: [{ role: "user", content: "hi" }] });
+    expect(reply.usage?.costUsd).toBe(0);
+    const { rows } = await client.getUsage({});
+    expect(rows).toMatchObject([{ key: "", model: "demo", requests: 1n, unpricedRequests: 1n }]);
+  } finally {
+    await open.close();
+  }
+});

@@ -1,7 +1,10 @@
-import { Code } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { keyHash, newCallerKey } from "../../src/access/caller-keys.js";
+import { parseConfig } from "../../src/config/load-config.js";
 import { errorOf } from "../support/error-of.js";
 import { type FakeOpenAI, startFakeOpenAI } from "../support/fakes/index.js";
 import { createGrpcJsGatewayClient, type GrpcJsGatewayClient } from "../support/grpc-js-client.js";
@@ -92,9 +95,18 @@ describe("without a valid key", () => {
 });
 
 describe("with a key", () => {
-  it("serves the key's models by name or alias, over gRPC (authorization) and the OpenAI API (Bearer and x-api-key)", async () => {
+  it("serves the key's models by name or alias, over gRPC, gRPC-Web, Connect and the OpenAI API (Bearer and x-api-key)", async () => {
     const reply = await grpc.unary("generate", request("chat-alias"), bearer(KEYS.search));
     expect(reply).toMatchObject({ model: "chat", text: expect.any(String) });
+    for (const transport of [
+      createGrpcWebTransport({ baseUrl: gw.url, httpVersion: "1.1" }),
+      createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1" }),
+    ]) {
+      const client = createClient(GatewayService, transport);
+      expect((await errorOf(client.generate(request("chat")))).code).toBe(Code.Unauthenticated);
+      const served = await client.generate(request("chat"), { headers: { "x-api-key": KEYS.search } });
+      expect(served.text.length).toBeGreaterThan(0);
+    }
     const completion = await openai(KEYS.search).chat.completions.create(request("chat"));
     expect(completion.choices[0]?.message.content).toBeTruthy();
     const response = await fetch(`${gw.url}/v1/chat/completions`, {
@@ -232,6 +244,26 @@ describe("usage and cost", () => {
       expect(logs).not.toContain(key);
       expect(metrics).not.toContain(key);
     }
+  });
+});
+
+describe("a reload", () => {
+  it("takes new keys at once and drops removed ones, quotas and usage kept", async () => {
+    const added = newCallerKey();
+    const keys = parseConfig({
+      keys: [
+        { name: "ops", sha256: keyHash(KEYS.ops), roles: ["admin"] },
+        { name: "newcomer", sha256: keyHash(added) },
+      ],
+    }).keys;
+    const report = await gw.gateway.reload({ ...gw.gateway.config, keys });
+    expect(report.needsRestart).toEqual([]);
+    const reply = await gw.client.generate(request("chat"), { headers: bearer(added) });
+    expect(reply.text.length).toBeGreaterThan(0);
+    const dropped = await errorOf(gw.client.generate(request("chat"), { headers: bearer(KEYS.search) }));
+    expect(dropped.metadata.get("weaver-error-reason")).toBe("KEY_INVALID");
+    const { rows } = await gw.client.getUsage({}, { headers: bearer(KEYS.ops) });
+    expect(new Set(rows.map((row) => row.key))).toEqual(new Set(["search-team", "limited", "newcomer"]));
   });
 });
 
