@@ -57,10 +57,12 @@ export class GenerationCalls {
       served(run.facts, routed);
       run.facts.connectionReused = routed.value.upstream.connectionReused;
       const { usage, text } = routed.value;
-      // A provider that reports no usage: the answer's text and the request, estimated.
-      const estimated = usage === undefined;
-      routed.value.usage = run.priced(routed, usage ?? estimatedUsage(chat, text.length));
-      run.settle(routed, routed.value.usage, estimated);
+      if (usage !== undefined) {
+        const billed = priced(routed, usage);
+        routed.value.usage = billed.usage;
+        run.settle(routed, billed, false);
+        // A provider that reports no usage: the ledger counts an estimate, the caller gets none.
+      } else run.settle(routed, priced(routed, estimatedUsage(chat, text.length)), true);
       run.finish(undefined);
       return routed;
     } catch (error) {
@@ -82,7 +84,7 @@ export class GenerationCalls {
     let settled = false;
     let routed: Routed<unknown> | undefined;
     let chat: Omit<ChatRequest, "model"> | undefined;
-    let usage: TokenUsage | undefined;
+    let billed: Priced | undefined;
     let outputChars = 0;
     try {
       chat = await run.admit();
@@ -97,8 +99,9 @@ export class GenerationCalls {
       const noted = (event: ChatStreamEvent): ChatStreamEvent => {
         if (event.type === "start") facts.connectionReused = event.upstream.connectionReused;
         else if (event.type === "finish") {
-          if (event.usage !== undefined) usage = run.priced(routed as Routed<unknown>, event.usage);
-          return { ...event, usage };
+          if (event.usage === undefined) return event;
+          billed = priced(routed as Routed<unknown>, event.usage);
+          return { ...event, usage: billed.usage };
         } else outputChars += deltaChars(event);
         return event;
       };
@@ -117,11 +120,7 @@ export class GenerationCalls {
       await relay?.return(undefined);
       // A stream that ended before the provider reported its usage is counted by estimate.
       if (routed !== undefined && chat !== undefined)
-        run.settle(
-          routed,
-          usage ?? run.priced(routed, estimatedUsage(chat, outputChars)),
-          usage === undefined,
-        );
+        run.settle(routed, billed ?? priced(routed, estimatedUsage(chat, outputChars)), billed === undefined);
       run.close();
     }
   }
@@ -129,8 +128,8 @@ export class GenerationCalls {
   /**
    * What every call starts with: its observation, its facts, its upstream accounting and its
    * bounds. `admit` checks the caller's key, takes a slot, checks the request, the key's access to
-   * its model and the key's quotas (each may refuse it); `priced` prices its usage; `settle` counts its usage
-   * against the key; `finish` reports the call once, with all its upstream wait; `close` stops the
+   * its model and the key's quotas (each may refuse it); `settle` counts its priced usage against
+   * the key; `finish` reports the call once, with all its upstream wait; `close` stops the
    * deadline, gives the slot back and settles a call that used nothing.
    */
   private begin(call: GenerationCall) {
@@ -142,7 +141,8 @@ export class GenerationCalls {
     let release: (() => void) | undefined;
     let pass: CallPass | undefined;
     let modelName = call.input.model;
-    const settle = (model: string, label: string, usage: TokenUsage, estimated: boolean, priced: boolean) => {
+    // Once per admitted call: its usage against its key, and into the ledger.
+    const settle = (model: string, label: string, { usage, priced }: Priced, estimated: boolean) => {
       if (pass === undefined) return;
       const cost = { usd: usage.costUsd ?? 0, priced };
       if (cost.usd > 0) metrics.cost.inc({ key: pass.key?.name ?? "", model: label }, cost.usd);
@@ -164,23 +164,14 @@ export class GenerationCalls {
         for (const [name, value] of Object.entries(pass.headers)) call.replyHeader?.(name, value);
         return chat;
       },
-      /** The usage with its cost, priced at the deployment that served it. */
-      priced: (routed: Routed<unknown>, usage: TokenUsage): TokenUsage => {
-        const { deployment } = routed;
-        const cost = costOf(usage, priceOf(deployment.model, deployment.price));
-        return { ...usage, costUsd: cost.usd };
-      },
-      settle: (routed: Routed<unknown>, usage: TokenUsage, estimated: boolean) => {
-        const { deployment } = routed;
-        const priced = priceOf(deployment.model, deployment.price) !== undefined;
-        settle(routed.model.name, modelLabel(routed), usage, estimated, priced);
-      },
+      settle: (routed: Routed<unknown>, billed: Priced, estimated: boolean) =>
+        settle(routed.model.name, modelLabel(routed), billed, estimated),
       finish: (error: unknown) => end(error, { ...facts, upstreamWaitMs: upstream.waitedMs }),
       close: () => {
         bounds.end();
         release?.();
         // Admitted, and failed before any answer: a request that used no tokens.
-        settle(modelName, modelName, { inputTokens: 0, outputTokens: 0 }, false, true);
+        settle(modelName, modelName, { usage: { inputTokens: 0, outputTokens: 0 }, priced: true }, false);
       },
     };
   }
@@ -206,6 +197,19 @@ export class GenerationCalls {
 
 /** How long past its deadline a call's concurrency slot outlives a replica that died holding it. */
 const SLOT_GRACE_MS = 5_000;
+
+/** Usage with its cost, and whether the deployment that served it has a price at all. */
+interface Priced {
+  usage: TokenUsage;
+  priced: boolean;
+}
+
+/** The usage priced at the deployment that served it: its own price, else its model's shipped one. */
+function priced(routed: Routed<unknown>, usage: TokenUsage): Priced {
+  const { deployment } = routed;
+  const price = priceOf(deployment.model, deployment.price);
+  return { usage: { ...usage, costUsd: costOf(usage, price).usd }, priced: price !== undefined };
+}
 
 /** Usage estimated from the request and the answer's characters, for calls their provider reported none for. */
 function estimatedUsage(chat: Omit<ChatRequest, "model">, outputChars: number): TokenUsage {
