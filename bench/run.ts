@@ -48,7 +48,9 @@ if (unknown.length > 0) {
   process.stderr.write(`unknown scenario ${unknown.join(", ")}\n${USAGE}\n`);
   process.exit(2);
 }
-const selected = values.scenario ? SCENARIOS.filter((s) => values.scenario?.includes(s.name)) : SCENARIOS;
+const selected = values.scenario
+  ? SCENARIOS.filter((s) => values.scenario?.includes(s.name))
+  : SCENARIOS.filter((s) => !(values.quick && s.fullRunOnly));
 const options: BenchOptions = {
   quick: values.quick,
   rounds: positive(values.rounds ?? (values.quick ? "3" : "5"), "--rounds"),

@@ -38,6 +38,8 @@ export interface ScenarioResult {
 export interface Scenario {
   name: string;
   title: string;
+  /** Left out of `--quick` (still run by `--scenario NAME --quick`): it would push the quick run past 2 minutes. */
+  fullRunOnly?: boolean;
   run(ctx: BenchContext): Promise<ScenarioResult>;
 }
 
