@@ -1,3 +1,6 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -9,6 +12,8 @@ import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
 // server.protect_admin: what tells an operator about the gateway needs a key with the admin role;
 // the probes stay open, and callers' own calls need only their key.
 const KEYS = { ops: newCallerKey(), app: newCallerKey() };
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const execFileAsync = promisify(execFile);
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 let gw: TestGateway;
 
@@ -63,6 +68,24 @@ it("gRPC health answers an admin key only", async () => {
     body: "{}",
   });
   expect(await admin.json()).toEqual({ status: "SERVING" });
+});
+
+it("reflection (buf curl --list-services) answers an admin key only", async () => {
+  const bufCurl = (...args: string[]) =>
+    execFileAsync(
+      "node_modules/.bin/buf",
+      ["curl", "--http2-prior-knowledge", "--list-services", ...args, gw.url],
+      {
+        cwd: ROOT,
+      },
+    );
+  const refused = await bufCurl().then(
+    () => "",
+    (error: { stderr: string }) => error.stderr,
+  );
+  expect(refused).toMatch(/not authenticated/i);
+  const { stdout } = await bufCurl("--reflect-header", `authorization: Bearer ${KEYS.ops}`);
+  expect(stdout).toContain("weaver.gateway.v1.GatewayService");
 });
 
 it("a gateway without keys says so in one warning at start, and serves calls without a key", async () => {
