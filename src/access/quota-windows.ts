@@ -16,18 +16,33 @@ export interface QuotaWindows {
   untilMonthEnd: number;
 }
 
+/** The windows' names and ends, worked out once per minute: every call asks for them. */
+let current:
+  | { minuteStart: number; minute: string; day: string; month: string; dayEnd: number; monthEnd: number }
+  | undefined;
+
 export function windowsAt(now: number): QuotaWindows {
-  const iso = new Date(now).toISOString();
-  const date = new Date(now);
-  const dayStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
-  const monthEnd = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
+  const minuteStart = now - (now % 60_000);
+  if (current?.minuteStart !== minuteStart) {
+    const date = new Date(minuteStart);
+    const iso = date.toISOString();
+    const [year, month, day] = [date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()];
+    current = {
+      minuteStart,
+      minute: iso.slice(0, 16),
+      day: iso.slice(0, 10),
+      month: iso.slice(0, 7),
+      dayEnd: Date.UTC(year, month, day + 1),
+      monthEnd: Date.UTC(year, month + 1, 1),
+    };
+  }
   return {
-    minute: iso.slice(0, 16),
-    day: iso.slice(0, 10),
-    month: iso.slice(0, 7),
-    untilMinuteEnd: 60_000 - (now % 60_000),
-    untilDayEnd: dayStart + 86_400_000 - now,
-    untilMonthEnd: monthEnd - now,
+    minute: current.minute,
+    day: current.day,
+    month: current.month,
+    untilMinuteEnd: minuteStart + 60_000 - now,
+    untilDayEnd: current.dayEnd - now,
+    untilMonthEnd: current.monthEnd - now,
   };
 }
 
