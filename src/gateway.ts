@@ -1,6 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { GatewayService } from "../gen/weaver/gateway/v1/gateway_pb.js";
 import { accessReports } from "./access/access-reports.js";
+import { cacheReports } from "./cache/cache-reports.js";
+import { ResponseCache } from "./cache/response-cache.js";
 import { readConfiguredFile } from "./config/configured-file.js";
 import type { GatewayConfig } from "./config/schema.js";
 import type { DemoUpstreams } from "./demo/demo-upstreams.js";
@@ -13,7 +15,7 @@ import { OVERALL } from "./server/health/serving-status.js";
 import { connectionLimits, Listener } from "./server/listener.js";
 import { CallObserver } from "./service/call-observer.js";
 import { LoadShedder } from "./service/load-shedder.js";
-import { createStore } from "./store/create-store.js";
+import { createStores } from "./store/create-stores.js";
 import { type PoolChanges, UpstreamPools } from "./upstream/upstream-pools.js";
 
 export interface Gateway {
@@ -78,7 +80,14 @@ export async function startGateway(
     logger.warn(
       "no caller keys are configured: anyone who reaches the port may call (see keys in the README)",
     );
-  const store = createStore(config.store);
+  const stores = createStores(config.store, config.cache);
+  if (stores.memoryBlobs) metrics.observeCache(stores.memoryBlobs);
+  // Compressed in Redis: a shared cache is paid for in memory and in bytes on the wire.
+  const cache = new ResponseCache(
+    stores.blobs,
+    stores.memoryBlobs === undefined,
+    cacheReports(logger, metrics),
+  );
   let ready = false;
   const parts: GatewayParts = {
     pools,
@@ -91,7 +100,8 @@ export async function startGateway(
     startedAt: new Date(),
     notReady: () => (ready ? shedder.overload() : "starting or draining"),
     maxHeaderBytes: server.connections.max_header_bytes,
-    store,
+    store: stores.shared,
+    cache,
     accessReports: accessReports(logger, metrics),
   };
   let served: ServedConfig;
@@ -100,7 +110,7 @@ export async function startGateway(
   } catch (error) {
     // Nothing started is left running: a failed start exits, and the process must end with it.
     shedder.close();
-    await store.close();
+    await stores.close();
     throw error;
   }
   pools.commit(served.pools);
@@ -121,7 +131,7 @@ export async function startGateway(
     address = await listener.listen();
   } catch (error) {
     shedder.close();
-    await Promise.all([pools.close(), served.demoUpstreams.close(), store.close()]);
+    await Promise.all([pools.close(), served.demoUpstreams.close(), stores.close()]);
     throw listenFailure(error, server.host, server.port);
   }
   // Listening first lets /healthz answer while the pools warm; /readyz waits for them.
@@ -169,7 +179,7 @@ export async function startGateway(
       await pools.close();
       await served.demoUpstreams.close();
       // After the drain: the calls that finished in it have settled their usage.
-      await store.close();
+      await stores.close();
       shedder.close();
     },
   };
@@ -200,7 +210,9 @@ async function reloadGateway(
       ...RESTART_ONLY.filter(
         (key) => JSON.stringify(running.config.server[key]) !== JSON.stringify(config.server[key]),
       ).map((key) => `server.${key}`),
-      ...(JSON.stringify(running.config.store) === JSON.stringify(config.store) ? [] : ["store"]),
+      ...(["store", "cache"] as const)
+        .filter((key) => JSON.stringify(running.config[key]) !== JSON.stringify(config[key]))
+        .map(String),
     ],
     drained: (async () => {
       // Every replaced config's calls, not only the last one's: a pool the last config kept may

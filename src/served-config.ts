@@ -1,5 +1,6 @@
 import { AccessControl, type AccessReports } from "./access/access-control.js";
 import { CallerKeys } from "./access/caller-keys.js";
+import type { ResponseCache } from "./cache/response-cache.js";
 import { ConfigError } from "./config/load-config.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { type DemoUpstreams, startDemoUpstreams } from "./demo/demo-upstreams.js";
@@ -21,6 +22,7 @@ import type { CallObserver } from "./service/call-observer.js";
 import { createGatewayService } from "./service/gateway-service.js";
 import { GenerationCalls } from "./service/generation-calls.js";
 import type { LoadShedder } from "./service/load-shedder.js";
+import { SharedAnswers } from "./service/shared-answers.js";
 import type { SharedStore } from "./store/shared-store.js";
 import type { PoolPlan, UpstreamPools } from "./upstream/upstream-pools.js";
 
@@ -40,6 +42,8 @@ export interface GatewayParts {
   maxHeaderBytes: number;
   /** Quota counters and usage: kept across reloads (a changed `store` needs a restart). */
   store: SharedStore;
+  /** Cached answers: kept across reloads (a changed `cache` needs a restart). */
+  cache: ResponseCache;
   accessReports: AccessReports;
 }
 
@@ -104,6 +108,7 @@ export async function buildServedConfig(
   const calls = new GenerationCalls({
     router,
     access,
+    answers: new SharedAnswers(router, parts.cache),
     metrics,
     observer,
     shedder,

@@ -18,3 +18,16 @@ export const duration = z.string().transform((text, ctx) => {
   }
   return ms;
 });
+
+const BYTE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** A size in the config, written as a number of bytes or "512KiB", "64MiB", "1GiB", held in bytes. */
+export const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === "number") return value;
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)$/.exec(value.trim());
+  if (!match) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a size (write 512KiB, 64MiB or 1GiB)` });
+    return z.NEVER;
+  }
+  return Math.round(Number(match[1]) * (BYTE_UNITS[match[2] as string] as number));
+});

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { KeysSchema, StoreSchema } from "./access-schema.js";
-import { duration } from "./duration.js";
+import { byteSize, duration } from "./duration.js";
 
 const port = z.number().int().min(0).max(65535);
 
@@ -215,6 +215,17 @@ const ModelSchema = z
     deployments: z.array(DeploymentSchema).min(1),
     /** Models tried in order when every deployment of this one has failed or is cooling down. */
     fallbacks: z.array(z.string().min(1)).default([]),
+    /** Answers kept and replayed for identical requests, and identical requests in flight coalesced. Default: off. */
+    cache: z.strictObject({ ttl: duration }).optional(),
+  })
+  .strict();
+
+export const CacheSchema = z
+  .object({
+    /** memory: this process, bounded by max_bytes; redis: shared by replicas, through `store.redis`. */
+    store: z.enum(["memory", "redis"]).default("memory"),
+    /** The in-process cache's size, counted in the bytes of its answers. Default 64MiB. */
+    max_bytes: byteSize.default(64 * 1024 * 1024),
   })
   .strict();
 
@@ -246,6 +257,8 @@ export const ConfigSchema = z
     keys: KeysSchema.default([]),
     /** Where quota counters and usage live. Default: in process. */
     store: StoreSchema.default({}),
+    /** Where cached answers live, for the models with `cache`. */
+    cache: CacheSchema.default(CacheSchema.parse({})),
   })
   .strict()
   .superRefine(
@@ -275,6 +288,12 @@ export const ConfigSchema = z
         }
       }
       checkFallbacks(config.models, names, ctx);
+      if (config.cache?.store === "redis" && config.store?.redis === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["cache", "store"],
+          message: "is redis, and store.redis names no server: set store.redis.url",
+        });
       // Read defensively: the refinement runs even when server or keys did not parse.
       if (config.server?.require_keys === true && Array.isArray(config.keys) && config.keys.length === 0)
         ctx.addIssue({
@@ -343,3 +362,4 @@ export type ModelConfig = GatewayConfig["models"][string];
 export type RouterConfig = GatewayConfig["router"];
 export type ConnectionsConfig = ServerConfig["connections"];
 export type DeploymentConfig = ModelConfig["deployments"][number];
+export type CacheConfig = GatewayConfig["cache"];

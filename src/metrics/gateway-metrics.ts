@@ -85,8 +85,29 @@ export class GatewayMetrics {
 
   readonly storeErrors = new Counter({
     name: "weaver_store_errors_total",
-    help: "Failures to reach the shared store (Redis), by operation (admit, settle, usage).",
+    help: "Failures to reach the shared store (Redis), by operation (admit, settle, usage, cache_get, cache_set).",
     labelNames: ["operation"] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheLookups = new Counter({
+    name: "weaver_cache_lookups_total",
+    help: "Response cache lookups by model and result (hit, miss); hit rate = hits / lookups.",
+    labelNames: ["model", "result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheCoalesced = new Counter({
+    name: "weaver_cache_coalesced_total",
+    help: "Calls answered by an identical call already in flight (no upstream request of their own), by model.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheStoredBytes = new Counter({
+    name: "weaver_cache_stored_bytes_total",
+    help: "Bytes of answers written to the response cache (compressed in Redis), by model.",
+    labelNames: ["model"] as const,
     registers: [this.registry],
   });
 
@@ -104,6 +125,27 @@ export class GatewayMetrics {
       this.registry.removeSingleMetric(`weaver_nodejs_${name}`);
     }
     this.registerPoolMetrics(pools);
+  }
+
+  /** The in-process response cache's size and evictions (a Redis cache reports its own). */
+  observeCache(cache: { readonly bytes: number; readonly evictions: number }): void {
+    new Gauge({
+      name: "weaver_cache_bytes",
+      help: "Bytes of answers the in-process response cache holds now.",
+      registers: [this.registry],
+      collect() {
+        this.set(cache.bytes);
+      },
+    });
+    new Counter({
+      name: "weaver_cache_evictions_total",
+      help: "Answers the in-process response cache pushed out to stay within cache.max_bytes.",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(cache.evictions);
+      },
+    });
   }
 
   /** Generation calls in flight, and those refused for overload (counted in weaver_rpc_requests_total too). */

@@ -54,6 +54,7 @@ export function createOpenAIApi({ router, calls, observer, limits }: OpenAIApiOp
         input,
         presentedKey: presentedKey(httpKeyHeaders(req.headers)),
         replyHeader: (name, value) => res.setHeader(name, value),
+        cacheControl: req.headers["cache-control"],
       };
     };
     readJsonBody(req, limits.maxRequestBytes * BODY_LIMIT_FACTOR)

@@ -102,6 +102,8 @@ export interface UpstreamFacts {
   connectionReused: boolean;
   /** From sending the request to its response headers, in ms. */
   latencyMs: number;
+  /** Replayed from the gateway's response cache: no upstream request was made. */
+  cached?: boolean | undefined;
 }
 
 /** A whole completion as a provider's wire format describes it. */

@@ -39,6 +39,8 @@ export interface RoutableModel {
   fallbacks: string[];
   /** Named by the caller as `<provider>/<model>`, not by the configuration. */
   passthrough: boolean;
+  /** How long its answers are cached, ms; undefined: not cached (unless a request asks). */
+  cacheTtlMs?: number | undefined;
 }
 
 /** What the caller's RPC allows: its cancel and deadline bound every attempt and every wait. */
@@ -89,6 +91,7 @@ export class ModelRouter {
         aliases: spec.aliases,
         fallbacks: spec.fallbacks,
         passthrough: false,
+        cacheTtlMs: spec.cache?.ttl,
         deployments: spec.deployments.map((d) =>
           this.deployment(
             providers.get(d.provider) as Provider,

@@ -91,6 +91,7 @@ function serveGeneration(
     const call = rpcGenerationCall(arrival, request, abort.signal, timeoutMs, {
       presentedKey: presentedKey(httpKeyHeaders(req.headers)),
       replyHeader: (name, value) => res.setHeader(name, value),
+      cacheControl: headerValue(req.headers["cache-control"]) ?? undefined,
     });
     if (method === "Generate") {
       const reply = encode(GenerateResponseSchema, await generateReply(calls, call));

@@ -76,6 +76,7 @@ function generationCall(
   return rpcGenerationCall(arrival, request, ctx.signal, ctx.timeoutMs(), {
     presentedKey: keyOf(ctx),
     replyHeader: (name, value) => ctx.responseHeader.set(name, value),
+    cacheControl: ctx.requestHeader.get("cache-control") ?? undefined,
   });
 }
 

@@ -2,6 +2,7 @@ import type { AccessControl, CallPass } from "../access/access-control.js";
 import type { CallerKey } from "../access/caller-keys.js";
 import { costOf, priceOf } from "../access/prices.js";
 import { deltaChars, estimateInputTokens, estimateTokens } from "../access/token-estimate.js";
+import { cachePolicy } from "../cache/cache-policy.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { ChatRequest, ChatResult, ChatStreamEvent, TokenUsage } from "../providers/provider.js";
@@ -10,12 +11,15 @@ import { boundCall } from "./call-bounds.js";
 import type { CallArrival, CallFacts, CallObserver } from "./call-observer.js";
 import { generate, generateStream, modelLabel } from "./generation.js";
 import type { LoadShedder } from "./load-shedder.js";
+import type { Shared, SharedAnswers } from "./shared-answers.js";
 import { UpstreamObserver } from "./upstream-observer.js";
 import { type GenerationInput, type ValidationLimits, validateRequest } from "./validate-request.js";
 
 export interface GenerationCallsDeps {
   router: ModelRouter;
   access: AccessControl;
+  /** Cacheable calls: answered from the cache, or coalesced with an identical call in flight. */
+  answers: SharedAnswers;
   metrics: GatewayMetrics;
   observer: CallObserver;
   shedder: LoadShedder;
@@ -37,6 +41,8 @@ export interface GenerationCall extends CallArrival {
   presentedKey?: string | undefined;
   /** Sets a header of the reply (gRPC: response metadata), before its first byte: where the key's quotas stand. */
   replyHeader?: ((name: string, value: string) => void) | undefined;
+  /** The request's `cache-control`: no-cache, no-store, max-age=N. */
+  cacheControl?: string | undefined;
 }
 
 /** A stream's steps: first the deployment that serves it, then the provider's events. */
@@ -53,12 +59,19 @@ export class GenerationCalls {
     const run = this.begin(call);
     try {
       const chat = await run.admit();
-      const routed = await generate(this.deps.router, call.input.model, chat, run.bounds, run.upstream);
+      const policy = cachePolicy(run.model.cacheTtlMs, call.cacheControl);
+      const { value: routed, free }: Shared<Routed<ChatResult>> =
+        policy === undefined
+          ? {
+              value: await generate(this.deps.router, call.input.model, chat, run.bounds, run.upstream),
+              free: false,
+            }
+          : await this.deps.answers.generate({ ...this.sharedCall(call, run), chat, policy });
       served(run.facts, routed);
       run.facts.connectionReused = routed.value.upstream.connectionReused;
       const { usage, text } = routed.value;
       if (usage !== undefined) {
-        const billed = priced(routed, usage);
+        const billed = free ? freeOf(usage) : priced(routed, usage);
         routed.value.usage = billed.usage;
         run.settle(routed, billed, false);
         // A provider that reports no usage: the ledger counts an estimate, the caller gets none.
@@ -80,7 +93,7 @@ export class GenerationCalls {
   async *stream(call: GenerationCall): AsyncGenerator<StreamStep> {
     const run = this.begin(call);
     const { facts } = run;
-    let relay: AsyncGenerator<ChatStreamEvent> | undefined;
+    let source: { steps: AsyncGenerator<StreamStep>; free: () => boolean } | undefined;
     let settled = false;
     let routed: Routed<unknown> | undefined;
     let chat: Omit<ChatRequest, "model"> | undefined;
@@ -88,25 +101,28 @@ export class GenerationCalls {
     let outputChars = 0;
     try {
       chat = await run.admit();
-      const opened = await generateStream(this.deps.router, call.input.model, chat, run.bounds, run.upstream);
-      routed = opened.routed;
-      served(facts, routed);
-      // The relay is started before the routed step is handed out: a caller that stops there
-      // still ends it, and its end releases the deployment and closes the upstream stream.
-      relay = opened.events;
-      const first = await relay.next();
-      yield { type: "routed", routed };
-      const noted = (event: ChatStreamEvent): ChatStreamEvent => {
-        if (event.type === "start") facts.connectionReused = event.upstream.connectionReused;
-        else if (event.type === "finish") {
-          if (event.usage === undefined) return event;
-          billed = priced(routed as Routed<unknown>, event.usage);
-          return { ...event, usage: billed.usage };
-        } else outputChars += deltaChars(event);
-        return event;
-      };
-      if (!first.done) yield noted(first.value);
-      for await (const event of relay) yield noted(event);
+      const policy = cachePolicy(run.model.cacheTtlMs, call.cacheControl);
+      source =
+        policy === undefined
+          ? { steps: this.routedSteps(call, chat, run), free: () => false }
+          : this.deps.answers.stream({ ...this.sharedCall(call, run), chat, policy });
+      for await (const step of source.steps) {
+        if (step.type === "routed") {
+          routed = step.routed;
+          served(facts, routed);
+          yield step;
+        } else if (step.type === "start") {
+          facts.connectionReused = step.upstream.connectionReused;
+          yield step;
+        } else if (step.type === "finish") {
+          if (step.usage !== undefined)
+            billed = source.free() ? freeOf(step.usage) : priced(routed as Routed<unknown>, step.usage);
+          yield billed === undefined ? step : { ...step, usage: billed.usage };
+        } else {
+          outputChars += deltaChars(step);
+          yield step;
+        }
+      }
       settled = true;
       run.finish(undefined);
     } catch (error) {
@@ -116,13 +132,52 @@ export class GenerationCalls {
     } finally {
       // The caller stopped reading before the end: a cancel, whatever the signal says yet.
       if (!settled) run.finish(new GatewayError("cancelled", "the caller stopped reading the stream"));
-      // Ends the relay whichever way the stream ended (a no-op once it finished by itself).
-      await relay?.return(undefined);
+      // Ends the upstream stream (or this caller's share of it) whichever way the stream ended.
+      await source?.steps.return(undefined);
       // A stream that ended before the provider reported its usage is counted by estimate.
       if (routed !== undefined && chat !== undefined)
         run.settle(routed, billed ?? priced(routed, estimatedUsage(chat, outputChars)), billed === undefined);
       run.close();
     }
+  }
+
+  /**
+   * A stream through the router, its routed step first. The relay is started before the routed
+   * step is handed out: a caller that stops there still ends it, and its end releases the
+   * deployment and closes the upstream stream.
+   */
+  private async *routedSteps(
+    call: GenerationCall,
+    chat: Omit<ChatRequest, "model">,
+    run: { bounds: ReturnType<typeof boundCall>; upstream: UpstreamObserver },
+  ): AsyncGenerator<StreamStep> {
+    const { routed, events } = await generateStream(
+      this.deps.router,
+      call.input.model,
+      chat,
+      run.bounds,
+      run.upstream,
+    );
+    try {
+      const first = await events.next();
+      yield { type: "routed", routed };
+      if (!first.done) yield first.value;
+      yield* events;
+    } finally {
+      await events.return(undefined);
+    }
+  }
+
+  /** What the shared path needs of a call, beside its request and policy. */
+  private sharedCall(call: GenerationCall, run: { model: RoutableModel; upstream: UpstreamObserver }) {
+    const { timeoutMs, signal } = call;
+    return {
+      model: run.model,
+      signal,
+      timeoutMs,
+      defaultDeadlineMs: this.deps.defaultDeadlineMs,
+      upstream: run.upstream,
+    };
   }
 
   /**
@@ -140,7 +195,7 @@ export class GenerationCalls {
     const bounds = boundCall(call.signal, call.timeoutMs, defaultDeadlineMs);
     let release: (() => void) | undefined;
     let pass: CallPass | undefined;
-    let modelName = call.input.model;
+    let model: RoutableModel | undefined;
     // Once per admitted call: its usage against its key, and into the ledger.
     const settle = (model: string, label: string, { usage, priced }: Priced, estimated: boolean) => {
       if (pass === undefined) return;
@@ -153,12 +208,16 @@ export class GenerationCalls {
       facts,
       upstream,
       bounds,
+      /** The model called, once `admit` resolved it. */
+      get model(): RoutableModel {
+        return model as RoutableModel;
+      },
       admit: async () => {
         const key = access.authenticate(call.presentedKey);
         facts.key = key?.name;
         release = shedder.admit();
         const chat = validateRequest(call.input, limits);
-        modelName = this.resolve(key, call.input.model).name;
+        model = this.resolve(key, call.input.model);
         // A slot a replica never gives back (it died) frees itself once the call's deadline is past.
         pass = await access.admit(key, Date.now() + (call.timeoutMs ?? defaultDeadlineMs) + SLOT_GRACE_MS);
         for (const [name, value] of Object.entries(pass.headers)) call.replyHeader?.(name, value);
@@ -171,7 +230,8 @@ export class GenerationCalls {
         bounds.end();
         release?.();
         // Admitted, and failed before any answer: a request that used no tokens.
-        settle(modelName, modelName, { usage: { inputTokens: 0, outputTokens: 0 }, priced: true }, false);
+        const name = model?.name ?? call.input.model;
+        settle(name, name, { usage: { inputTokens: 0, outputTokens: 0 }, priced: true }, false);
       },
     };
   }
@@ -209,6 +269,11 @@ function priced(routed: Routed<unknown>, usage: TokenUsage): Priced {
   const { deployment } = routed;
   const price = priceOf(deployment.model, deployment.price);
   return { usage: { ...usage, costUsd: costOf(usage, price).usd }, priced: price !== undefined };
+}
+
+/** The usage of an answer that cost this caller nothing: replayed from the cache, or shared. */
+function freeOf(usage: TokenUsage): Priced {
+  return { usage: { ...usage, costUsd: 0 }, priced: true };
 }
 
 /** Usage estimated from the request and the answer's characters, for calls their provider reported none for. */

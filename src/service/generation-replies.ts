@@ -28,7 +28,7 @@ export function rpcGenerationCall(
   request: GenerateRequest | GenerateStreamRequest,
   signal: AbortSignal,
   timeoutMs: number | undefined,
-  caller: Pick<GenerationCall, "presentedKey" | "replyHeader">,
+  caller: Pick<GenerationCall, "presentedKey" | "replyHeader" | "cacheControl">,
 ): GenerationCall {
   return {
     ...arrival,

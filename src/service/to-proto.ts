@@ -107,7 +107,7 @@ export function upstreamToProto(
     protocol: facts?.protocol ?? "",
     connectionReused: facts?.connectionReused ?? false,
     attempts: routed.attempts,
-    cached: false,
+    cached: facts?.cached ?? false,
     // To the microsecond: a reading of performance.now() differences carries noise past that.
     upstreamLatencyMs: Math.round((facts?.latencyMs ?? 0) * 1000) / 1000,
   };

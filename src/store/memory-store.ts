@@ -1,5 +1,12 @@
 import { LRUCache } from "lru-cache";
-import type { AddRequest, SharedStore, StoredRow, TakeRequest, TakeResult } from "./shared-store.js";
+import type {
+  AddRequest,
+  BlobStore,
+  SharedStore,
+  StoredRow,
+  TakeRequest,
+  TakeResult,
+} from "./shared-store.js";
 
 /** Bounds of the in-process store: past them the least recently used entries go first. */
 const MAX_COUNTERS = 100_000;
@@ -67,5 +74,35 @@ export class MemoryStore implements SharedStore {
     }
     for (const [holder, until] of holders) if (until <= now) holders.delete(holder);
     return holders;
+  }
+}
+
+/** Blobs in this process, bounded by their bytes: the least recently used go first. */
+export class MemoryBlobStore implements BlobStore {
+  private readonly blobs: LRUCache<string, Buffer>;
+  /** Blobs pushed out to make room. */
+  evictions = 0;
+
+  constructor(maxBytes: number) {
+    this.blobs = new LRUCache({
+      maxSize: maxBytes,
+      sizeCalculation: (blob) => Math.max(1, blob.length),
+      dispose: (_blob, _key, reason) => {
+        if (reason === "evict") this.evictions++;
+      },
+    });
+  }
+
+  /** The bytes held now. */
+  get bytes(): number {
+    return this.blobs.calculatedSize;
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    return this.blobs.get(key);
+  }
+
+  async set(key: string, value: Buffer, ttlMs: number): Promise<void> {
+    this.blobs.set(key, value, { ttl: ttlMs });
   }
 }

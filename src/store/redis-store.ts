@@ -1,6 +1,13 @@
 import { Redis, type Result } from "ioredis";
 import type { StoreConfig } from "../config/access-schema.js";
-import type { AddRequest, SharedStore, StoredRow, TakeRequest, TakeResult } from "./shared-store.js";
+import type {
+  AddRequest,
+  BlobStore,
+  SharedStore,
+  StoredRow,
+  TakeRequest,
+  TakeResult,
+} from "./shared-store.js";
 
 type RedisConfig = NonNullable<StoreConfig["redis"]>;
 
@@ -158,6 +165,17 @@ export class RedisStore implements SharedStore {
       }
     });
     return [...rows.values()];
+  }
+
+  /** Blobs under their own prefix, on the same connection, each with its TTL. */
+  blobs(): BlobStore {
+    const prefix = `${this.prefix}blob:`;
+    return {
+      get: async (key) => (await this.redis.getBuffer(prefix + key)) ?? undefined,
+      set: async (key, value, ttlMs) => {
+        await this.redis.set(prefix + key, value, "PX", Math.max(1, Math.ceil(ttlMs)));
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -63,3 +63,9 @@ export interface StoredRow {
   row: string;
   totals: Record<string, number>;
 }
+
+/** Values kept for a while by key: cached answers. */
+export interface BlobStore {
+  get(key: string): Promise<Buffer | undefined>;
+  set(key: string, value: Buffer, ttlMs: number): Promise<void>;
+}

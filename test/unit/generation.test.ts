@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { AccessControl } from "../../src/access/access-control.js";
 import { CallerKeys } from "../../src/access/caller-keys.js";
+import { ResponseCache } from "../../src/cache/response-cache.js";
 import { type ModelConfig, PoolSchema, RouterSchema } from "../../src/config/schema.js";
 import { GatewayError } from "../../src/errors/gateway-error.js";
 import { createLogger } from "../../src/log/logger.js";
@@ -12,8 +13,9 @@ import { CallObserver } from "../../src/service/call-observer.js";
 import { generate, generateStream } from "../../src/service/generation.js";
 import { GenerationCalls } from "../../src/service/generation-calls.js";
 import { LoadShedder } from "../../src/service/load-shedder.js";
+import { SharedAnswers } from "../../src/service/shared-answers.js";
 import { UpstreamObserver } from "../../src/service/upstream-observer.js";
-import { MemoryStore } from "../../src/store/memory-store.js";
+import { MemoryBlobStore, MemoryStore } from "../../src/store/memory-store.js";
 import { UpstreamPools } from "../../src/upstream/upstream-pools.js";
 
 const CHAT = {
@@ -264,6 +266,15 @@ describe("GenerationCalls.stream", () => {
         storeFailed: () => {},
         quotaRefused: () => {},
       }),
+      answers: new SharedAnswers(
+        router,
+        new ResponseCache(new MemoryBlobStore(1_000_000), false, {
+          looked: () => {},
+          stored: () => {},
+          coalesced: () => {},
+          failed: () => {},
+        }),
+      ),
       metrics,
       observer: new CallObserver(createLogger({ LOG_LEVEL: "silent" }, quiet), metrics),
       shedder,
