@@ -56,13 +56,13 @@ function grpcGateway(job: LoadJob): Connection {
     toBinary(GenerateRequestSchema, create(GenerateRequestSchema, { model, messages: prompt(i), maxTokens }));
   return {
     close: () => client.close(),
-    call: ({ rpc, maxTokens, model = "demo" }) =>
+    call: ({ rpc, maxTokens, model = "demo", samePrompt = false }) =>
       rpc === "generate"
         ? async (i) => {
             let text = "";
             await client.call(
               `${service}/Generate`,
-              request(i, maxTokens, model),
+              request(samePrompt ? 0 : i, maxTokens, model),
               GenerateResponseSchema,
               (m) => {
                 text = m.text;

@@ -34,6 +34,8 @@ export interface LoadJob {
   headers?: Record<string, string>;
   /** The model asked for. Default "demo". */
   model?: string;
+  /** `grpc` only: every call sends the same prompt (default: each its own, so no answer repeats). */
+  samePrompt?: boolean;
   /** `direct` only: HTTP/2 streams per connection, as the gateway's pool allows (default 100). */
   streamsPerConnection?: number;
 }

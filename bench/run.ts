@@ -7,6 +7,7 @@ import { positive } from "./args.js";
 import { renderChart } from "./chart.js";
 import { detectPinning, LoadGenerator, ROOT, startUpstream, type Upstream } from "./processes.js";
 import { markdown, type RunMeta, type ScenarioReport } from "./report.js";
+import { cache } from "./scenarios/cache.js";
 import { BenchContext, type BenchOptions, type Scenario } from "./scenarios/context.js";
 import { keys } from "./scenarios/keys.js";
 import { memory } from "./scenarios/memory.js";
@@ -20,7 +21,7 @@ import { throughput } from "./scenarios/throughput.js";
 
 /** `npm run bench`: starts the upstream, gateways and a load generator, runs the scenarios, reports. */
 
-const SCENARIOS: Scenario[] = [seed, rtt, overhead, keys, routing, throughput, streams, memory, peers];
+const SCENARIOS: Scenario[] = [seed, rtt, overhead, keys, cache, routing, throughput, streams, memory, peers];
 
 const USAGE = `usage: npm run bench -- [--quick] [--scenario NAME] [--out FILE] [--rounds N] [--rtt MS]
                           [--rate N] [--log-level LEVEL] [--no-pin]

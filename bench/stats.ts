@@ -84,4 +84,9 @@ export class Rounds {
   measure(name: string): Measure {
     return measure(this.get(name));
   }
+
+  /** Every series recorded, in the order first added. */
+  names(): string[] {
+    return [...this.series.keys()];
+  }
 }
