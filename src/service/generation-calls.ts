@@ -168,13 +168,18 @@ export class GenerationCalls {
     }
   }
 
-  /** What the shared path needs of a call, beside its request and policy. */
-  private sharedCall(call: GenerationCall, run: { model: RoutableModel; upstream: UpstreamObserver }) {
-    const { timeoutMs, signal } = call;
+  /**
+   * What the shared path needs of a call, beside its request and policy: the caller waits on its
+   * own bounds (its cancel and its deadline), whatever the shared call's are.
+   */
+  private sharedCall(
+    call: GenerationCall,
+    run: { model: RoutableModel; upstream: UpstreamObserver; bounds: ReturnType<typeof boundCall> },
+  ) {
     return {
       model: run.model,
-      signal,
-      timeoutMs,
+      signal: run.bounds.signal,
+      timeoutMs: call.timeoutMs,
       defaultDeadlineMs: this.deps.defaultDeadlineMs,
       upstream: run.upstream,
     };

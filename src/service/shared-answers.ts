@@ -23,7 +23,7 @@ export interface SharedCall {
   model: RoutableModel;
   chat: Chat;
   policy: CachePolicy;
-  /** The caller's own signal: it stops this caller waiting, not the shared call. */
+  /** The caller's own cancel and deadline: they stop this caller waiting, not the shared call. */
   signal: AbortSignal;
   timeoutMs: number | undefined;
   defaultDeadlineMs: number;

@@ -163,6 +163,23 @@ describe("coalescing", () => {
     expect(metrics).toMatch(/weaver_cache_lookups_total\{model="cached",result="hit"\} [1-9]/);
   });
 
+  it("holds each caller to its own deadline: one that runs out waits no longer, the call goes on for the others", async () => {
+    const request = fresh();
+    fake.respondWith({ kind: "answer", headersDelayMs: 400 });
+    const before = fake.requestCount;
+    const ended: string[] = [];
+    const patient = gw.client.generate(request).finally(() => ended.push("patient"));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const hurried = await errorOf(
+      gw.client.generate(request, { timeoutMs: 100 }).finally(() => ended.push("hurried")),
+    );
+    expect(hurried.code).toBe(Code.DeadlineExceeded);
+    expect((await patient).text.length).toBeGreaterThan(0);
+    // The hurried caller did not wait for the shared call's answer (it came 400 ms after the request).
+    expect(ended).toEqual(["hurried", "patient"]);
+    expect(fake.requestCount - before).toBe(1);
+  });
+
   it("streams one upstream answer to every identical caller; a caller that cancels does not cancel the others", async () => {
     const request = fresh();
     fake.respondWith({ kind: "answer", eventDelayMs: 30 });
