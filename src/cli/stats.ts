@@ -1,9 +1,13 @@
 import { parseArgs } from "node:util";
 import { parseDuration } from "../config/duration.js";
+import { cacheStatsTable } from "./cache-stats-table.js";
 import { cliGatewayClient } from "./gateway-client.js";
 import { poolStatsTable } from "./pool-stats-table.js";
 
-/** `npm run stats -- [--url URL] [--watch] [--interval 2s]`: PoolStats of a running gateway, as a table. */
+/**
+ * `npm run stats -- [--url URL] [--watch] [--interval 2s]`: PoolStats of a running gateway as a
+ * table, and its response cache's hits, misses and hit rate per model once it has used it.
+ */
 const USAGE = `usage: npm run stats -- [--url URL] [--watch] [--interval DURATION]
   --url URL            the gateway (default WEAVER_URL, else http://127.0.0.1:8080)
   --watch              redraw the table every --interval
@@ -39,7 +43,8 @@ if (intervalMs === undefined || intervalMs <= 0)
 const client = cliGatewayClient(values.url);
 
 async function show(): Promise<void> {
-  const table = poolStatsTable(await client.poolStats({}));
+  const [stats, cache] = await Promise.all([client.poolStats({}), cacheTable()]);
+  const table = [poolStatsTable(stats), ...(cache ? ["", cache] : [])].join("\n");
   // On a terminal, --watch redraws in place.
   const clear = values.watch && process.stdout.isTTY ? "\x1b[2J\x1b[H" : "";
   process.stdout.write(
@@ -57,6 +62,15 @@ try {
 function fail(error: unknown): never {
   process.stderr.write(`cannot read PoolStats from ${values.url}: ${(error as Error).message}\n`);
   process.exit(1);
+}
+
+/** The response cache's table from /metrics; undefined when the gateway has not used its cache. */
+async function cacheTable(): Promise<string | undefined> {
+  const key = process.env.WEAVER_API_KEY;
+  const response = await fetch(`${values.url}/metrics`, {
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+  });
+  return response.ok ? cacheStatsTable(await response.text()) : undefined;
 }
 
 function usageError(message: string): never {

@@ -1,6 +1,9 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GenerateStreamResponse } from "../../gen/weaver/gateway/v1/gateway_pb.js";
@@ -12,6 +15,8 @@ import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 
 // The response cache and coalescing through a real gateway and a fake OpenAI that counts requests.
 const KEY = "sk-upstream-cache";
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const execFileAsync = promisify(execFile);
 const PRICE = { input: 2, output: 4 };
 let fake: FakeOpenAI;
 let gw: ProviderGateway;
@@ -145,6 +150,22 @@ describe("the response cache", () => {
     await gw.client.generate({ ...request, metadata: { team: "a" } });
     expect((await gw.client.generate({ ...request, metadata: { team: "b" } })).upstream?.cached).toBe(true);
     expect((await gw.client.generate({ ...request, temperature: 0.5 })).upstream?.cached).toBe(false);
+  });
+});
+
+describe("the stats view", () => {
+  it("npm run stats shows the cache's lookups, hits, misses and hit rate per model beside the pools", async () => {
+    const { stdout } = await execFileAsync(
+      join(ROOT, "node_modules/.bin/node"),
+      ["--import", "tsx", "src/cli/stats.ts", "--url", gw.url],
+      { cwd: ROOT },
+    );
+    expect(stdout).toMatch(/^response cache \(\d+ bytes held in process, 0 evicted\)$/m);
+    const row = /^cached\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)%/m.exec(stdout);
+    const [lookups, hits, misses] = [row?.[1], row?.[2], row?.[3]].map(Number) as [number, number, number];
+    expect(hits).toBeGreaterThan(0);
+    expect(lookups).toBe(hits + misses);
+    expect(Number(row?.[4])).toBeCloseTo((100 * hits) / lookups, 1);
   });
 });
 
