@@ -49,11 +49,6 @@ export class AccessControl {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** No key is configured: every call is served without one. */
-  get open(): boolean {
-    return this.keys.open;
-  }
-
   /** The presented key, or UNAUTHENTICATED; undefined on an open gateway. */
   authenticate(presented: string | undefined): CallerKey | undefined {
     return this.keys.authenticate(presented);
@@ -66,9 +61,7 @@ export class AccessControl {
     throw new GatewayError(
       "permission_denied",
       `key "${key.name}" may not call model "${names[0]}" (it may call: ${allowed})`,
-      {
-        reason: "MODEL_NOT_ALLOWED",
-      },
+      { reason: "MODEL_NOT_ALLOWED" },
     );
   }
 
