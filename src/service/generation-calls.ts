@@ -66,7 +66,7 @@ export class GenerationCalls {
               value: await generate(this.deps.router, call.input.model, chat, run.bounds, run.upstream),
               free: false,
             }
-          : await this.deps.answers.generate({ ...this.sharedCall(call, run), chat, policy });
+          : await this.deps.answers.generate({ ...this.sharedCall(run), chat, policy });
       served(run.facts, routed);
       run.facts.connectionReused = routed.value.upstream.connectionReused;
       const { usage, text } = routed.value;
@@ -105,7 +105,7 @@ export class GenerationCalls {
       source =
         policy === undefined
           ? { steps: this.routedSteps(call, chat, run), free: () => false }
-          : this.deps.answers.stream({ ...this.sharedCall(call, run), chat, policy });
+          : this.deps.answers.stream({ ...this.sharedCall(run), chat, policy });
       for await (const step of source.steps) {
         if (step.type === "routed") {
           routed = step.routed;
@@ -172,14 +172,14 @@ export class GenerationCalls {
    * What the shared path needs of a call, beside its request and policy: the caller waits on its
    * own bounds (its cancel and its deadline), whatever the shared call's are.
    */
-  private sharedCall(
-    call: GenerationCall,
-    run: { model: RoutableModel; upstream: UpstreamObserver; bounds: ReturnType<typeof boundCall> },
-  ) {
+  private sharedCall(run: {
+    model: RoutableModel;
+    upstream: UpstreamObserver;
+    bounds: ReturnType<typeof boundCall>;
+  }) {
     return {
       model: run.model,
       signal: run.bounds.signal,
-      timeoutMs: call.timeoutMs,
       defaultDeadlineMs: this.deps.defaultDeadlineMs,
       upstream: run.upstream,
     };

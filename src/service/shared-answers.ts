@@ -25,7 +25,7 @@ export interface SharedCall {
   policy: CachePolicy;
   /** The caller's own cancel and deadline: they stop this caller waiting, not the shared call. */
   signal: AbortSignal;
-  timeoutMs: number | undefined;
+  /** The shared call's bound: each caller's own deadline is on `signal`. */
   defaultDeadlineMs: number;
   upstream: UpstreamObserver;
 }
@@ -39,8 +39,9 @@ export interface Shared<T> {
 /**
  * The cacheable calls: answered from the cache when it holds the same request, else from an
  * identical call already in flight (coalesced: one upstream call for all of them), else from a new
- * call whose answer is kept for the next. The shared call runs on its own signal, bounded by the
- * first caller's deadline, and is cancelled only once every caller has gone.
+ * call whose answer is kept for the next. Each caller waits within its own deadline; the shared call
+ * runs on a signal of its own, bounded by server.default_deadline, and is cancelled once every
+ * caller has gone (cancelled, or out of time).
  */
 export class SharedAnswers {
   private readonly flights = new Flights();
@@ -64,7 +65,7 @@ export class SharedAnswers {
     const { value, coalesced } = await this.flights.join(
       `generate ${key}`,
       async (signal) => {
-        const bounds = boundCall(signal, call.timeoutMs, call.defaultDeadlineMs);
+        const bounds = boundCall(signal, undefined, call.defaultDeadlineMs);
         try {
           const routed = await generate(this.router, model.name, chat, bounds, call.upstream);
           this.cache.set(
@@ -122,7 +123,7 @@ export class SharedAnswers {
     key: string,
     signal: AbortSignal,
   ): AsyncGenerator<StreamStep> {
-    const bounds = boundCall(signal, call.timeoutMs, call.defaultDeadlineMs);
+    const bounds = boundCall(signal, undefined, call.defaultDeadlineMs);
     try {
       const { routed, events } = await generateStream(
         this.router,

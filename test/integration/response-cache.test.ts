@@ -201,6 +201,18 @@ describe("coalescing", () => {
     expect(fake.requestCount - before).toBe(1);
   });
 
+  it("keeps the shared call going for a patient caller when the hurried one that started it runs out of time", async () => {
+    const request = fresh();
+    fake.respondWith({ kind: "answer", headersDelayMs: 400 });
+    const before = fake.requestCount;
+    const hurried = errorOf(gw.client.generate(request, { timeoutMs: 100 }));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const patient = gw.client.generate(request);
+    expect((await hurried).code).toBe(Code.DeadlineExceeded);
+    expect((await patient).text.length).toBeGreaterThan(0);
+    expect(fake.requestCount - before).toBe(1);
+  });
+
   it("streams one upstream answer to every identical caller; a caller that cancels does not cancel the others", async () => {
     const request = fresh();
     fake.respondWith({ kind: "answer", eventDelayMs: 30 });
