@@ -18,18 +18,23 @@ export class Flights {
     const coalesced = flight !== undefined;
     if (flight === undefined) {
       const controller = new AbortController();
-      const created: UnaryFlight = { controller, waiters: 0, promise: start(controller.signal) };
+      const created: UnaryFlight = { controller, waiters: 0, paid: false, promise: start(controller.signal) };
       flight = created;
       this.unary.set(key, created);
-      created.promise.then(
-        () => this.unary.delete(key),
-        () => this.unary.delete(key),
-      );
+      // Only this flight's entry: a caller may have started another under the key since.
+      const forget = () => {
+        if (this.unary.get(key) === created) this.unary.delete(key);
+      };
+      created.promise.then(forget, forget);
     }
     const joined = flight;
     joined.waiters++;
     try {
-      return { value: (await untilAborted(joined.promise, caller)) as T, coalesced };
+      const value = (await untilAborted(joined.promise, caller)) as T;
+      // The first caller to get the answer pays for the call, whether or not it started it.
+      const pays = !joined.paid;
+      joined.paid = true;
+      return { value, coalesced, pays };
     } finally {
       joined.waiters--;
       // The last caller gone: the call is cancelled, and a caller arriving now starts afresh.
@@ -48,10 +53,10 @@ export class Flights {
     key: string,
     start: (signal: AbortSignal) => AsyncIterable<T>,
     caller: AbortSignal,
-    onJoin: (coalesced: boolean) => void,
+    watcher: StreamWatcher,
   ): AsyncGenerator<T> {
     let flight = this.streams.get(key) as StreamFlight<T> | undefined;
-    onJoin(flight !== undefined);
+    const coalesced = flight !== undefined;
     if (flight === undefined) {
       flight = new StreamFlight<T>();
       this.streams.set(key, flight as StreamFlight);
@@ -60,7 +65,10 @@ export class Flights {
         if (this.streams.get(key) === started) this.streams.delete(key);
       });
     }
+    const joined = flight;
+    watcher.joined(coalesced, () => joined.claim());
     flight.waiters++;
+    let abandoned = false;
     try {
       for (let next = 0; ; next++) {
         while (next >= flight.events.length && !flight.done) await untilAborted(flight.changed(), caller);
@@ -71,9 +79,11 @@ export class Flights {
     } finally {
       flight.waiters--;
       if (flight.waiters === 0 && !flight.done) {
+        abandoned = true;
         if (this.streams.get(key) === flight) this.streams.delete(key);
         flight.controller.abort(cancelled());
       }
+      watcher.left(abandoned);
     }
   }
 }
@@ -82,11 +92,22 @@ export interface Joined<T> {
   value: T;
   /** Another caller's call answered this one. */
   coalesced: boolean;
+  /** This caller pays for the call: the first to get its answer. */
+  pays: boolean;
+}
+
+/** What a stream's caller learns of the flight it joined. */
+export interface StreamWatcher {
+  /** On joining; `claim` returns true to the one caller that pays for the call (call it at the answer's end). */
+  joined(coalesced: boolean, claim: () => boolean): void;
+  /** On leaving; `abandoned`: it was the last caller, and the call was cancelled before its end. */
+  left(abandoned: boolean): void;
 }
 
 interface UnaryFlight {
   controller: AbortController;
   waiters: number;
+  paid: boolean;
   promise: Promise<unknown>;
 }
 
@@ -97,6 +118,14 @@ class StreamFlight<T = unknown> {
   waiters = 0;
   done = false;
   error: unknown;
+  private paid = false;
+
+  /** True once: to the caller that pays for the call. */
+  claim(): boolean {
+    if (this.paid) return false;
+    this.paid = true;
+    return true;
+  }
   private wake: (() => void) | undefined;
   private next: Promise<void> | undefined;
 

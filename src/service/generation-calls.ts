@@ -7,7 +7,7 @@ import { GatewayError } from "../errors/gateway-error.js";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.js";
 import type { ChatRequest, ChatResult, ChatStreamEvent, TokenUsage } from "../providers/provider.js";
 import type { ModelRouter, RoutableModel, Routed } from "../router/model-router.js";
-import { boundCall } from "./call-bounds.js";
+import { boundCall, MAX_TIMER_MS } from "./call-bounds.js";
 import type { CallArrival, CallFacts, CallObserver } from "./call-observer.js";
 import { generate, generateStream, modelLabel } from "./generation.js";
 import type { LoadShedder } from "./load-shedder.js";
@@ -75,7 +75,10 @@ export class GenerationCalls {
         routed.value.usage = billed.usage;
         run.settle(routed, billed, false);
         // A provider that reports no usage: the ledger counts an estimate, the caller gets none.
-      } else run.settle(routed, priced(routed, estimatedUsage(chat, text.length)), true);
+      } else {
+        const estimate = estimatedUsage(chat, text.length);
+        run.settle(routed, free ? freeOf(estimate) : priced(routed, estimate), true);
+      }
       run.finish(undefined);
       return routed;
     } catch (error) {
@@ -135,8 +138,15 @@ export class GenerationCalls {
       // Ends the upstream stream (or this caller's share of it) whichever way the stream ended.
       await source?.steps.return(undefined);
       // A stream that ended before the provider reported its usage is counted by estimate.
-      if (routed !== undefined && chat !== undefined)
-        run.settle(routed, billed ?? priced(routed, estimatedUsage(chat, outputChars)), billed === undefined);
+      if (routed !== undefined && chat !== undefined) {
+        const estimate = estimatedUsage(chat, outputChars);
+        const free = source?.free() ?? false;
+        run.settle(
+          routed,
+          billed ?? (free ? freeOf(estimate) : priced(routed, estimate)),
+          billed === undefined,
+        );
+      }
       run.close();
     }
   }
@@ -224,7 +234,9 @@ export class GenerationCalls {
         const chat = validateRequest(call.input, limits);
         model = this.resolve(key, call.input.model);
         // A slot a replica never gives back (it died) frees itself once the call's deadline is past.
-        pass = await access.admit(key, Date.now() + (call.timeoutMs ?? defaultDeadlineMs) + SLOT_GRACE_MS);
+        // Whole ms, within a timer's range: a gRPC deadline in µs or ns is fractional ms.
+        const holdMs = Math.min(Math.ceil(call.timeoutMs ?? defaultDeadlineMs), MAX_TIMER_MS);
+        pass = await access.admit(key, Date.now() + holdMs + SLOT_GRACE_MS);
         for (const [name, value] of Object.entries(pass.headers)) call.replyHeader?.(name, value);
         return chat;
       },
@@ -234,8 +246,14 @@ export class GenerationCalls {
       close: () => {
         bounds.end();
         release?.();
-        // Admitted, and failed before any answer: a request that used no tokens.
-        const name = model?.name ?? call.input.model;
+        // Admitted, and failed before any answer: a request that used no tokens, under the
+        // model's label (a passthrough name is the caller's: failures must not grow the ledger).
+        const name =
+          model === undefined
+            ? call.input.model
+            : model.passthrough
+              ? `${model.deployments[0]?.provider.name}/*`
+              : model.name;
         settle(name, name, { usage: { inputTokens: 0, outputTokens: 0 }, priced: true }, false);
       },
     };

@@ -62,7 +62,7 @@ export class SharedAnswers {
         value: { ...replay, value: { ...cached.completion, upstream: replayFacts(cached) } },
         free: true,
       };
-    const { value, coalesced } = await this.flights.join(
+    const { value, coalesced, pays } = await this.flights.join(
       `generate ${key}`,
       async (signal) => {
         const bounds = boundCall(signal, undefined, call.defaultDeadlineMs);
@@ -82,8 +82,8 @@ export class SharedAnswers {
       call.signal,
     );
     if (coalesced) this.cache.reports.coalesced(label);
-    // Each caller its own copy: each prices its own usage.
-    return { value: { ...value, value: { ...value.value } }, free: coalesced };
+    // Each caller its own copy: each prices its own usage, and one of them pays.
+    return { value: { ...value, value: { ...value.value } }, free: !pays };
   }
 
   /** The steps of a cacheable stream; `free()` says, once it has begun, whether it cost this caller nothing. */
@@ -106,15 +106,32 @@ export class SharedAnswers {
       yield replayFinish(cached);
       return;
     }
-    yield* this.flights.joinStream(
+    // The caller that gets the answer's end first pays for it; one that leaves before pays only
+    // when it was the last (the call is cancelled, as an unshared stream would be), by estimate.
+    let claim = () => false;
+    let ended = false;
+    state.free = true;
+    const steps = this.flights.joinStream(
       `stream ${key}`,
       (signal) => this.sharedStream(call, key, signal),
       call.signal,
-      (coalesced) => {
-        state.free = coalesced;
-        if (coalesced) this.cache.reports.coalesced(label);
+      {
+        joined: (coalesced, claimPayment) => {
+          claim = claimPayment;
+          if (coalesced) this.cache.reports.coalesced(label);
+        },
+        left: (abandoned) => {
+          if (!ended) state.free = !abandoned;
+        },
       },
     );
+    for await (const step of steps) {
+      if (step.type === "finish") {
+        ended = true;
+        state.free = !claim();
+      }
+      yield step;
+    }
   }
 
   /** The one upstream stream of a flight, its steps recorded and its answer kept once it ends whole. */
@@ -147,7 +164,7 @@ export class SharedAnswers {
         const text = deltas.flatMap((d) => (d.type === "delta" ? [d.text] : [])).join("");
         this.cache.set(
           key,
-          call.model.name,
+          labelOf(call.model),
           answerOf(routed, { ...finish, id, text }, deltas, facts),
           call.policy.ttlMs,
         );

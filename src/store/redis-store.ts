@@ -120,10 +120,11 @@ export class RedisStore implements SharedStore {
   async take({ checks, slot, now }: TakeRequest): Promise<TakeResult> {
     const keys = checks.map(({ counter }) => this.prefix + counter);
     if (slot !== undefined) keys.push(this.prefix + slot.set);
-    const args: (string | number)[] = [checks.length, now, slot === undefined ? 0 : 1];
+    const args: (string | number)[] = [checks.length, Math.floor(now), slot === undefined ? 0 : 1];
     for (const check of checks)
       args.push(check.limit, check.need, check.add, Math.max(1, Math.ceil(check.ttlMs)));
-    if (slot !== undefined) args.push(slot.holder, slot.limit, slot.until);
+    // Whole ms: Redis's PEXPIRE takes integers, and a script that fails halfway keeps what it did.
+    if (slot !== undefined) args.push(slot.holder, slot.limit, Math.ceil(slot.until));
     const [failed, slotsHeld, ...values] = await this.redis.weaverTake(keys.length, ...keys, ...args);
     return {
       taken: failed === 0,

@@ -209,8 +209,11 @@ describe("coalescing", () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     const patient = gw.client.generate(request);
     expect((await hurried).code).toBe(Code.DeadlineExceeded);
-    expect((await patient).text.length).toBeGreaterThan(0);
+    const answer = await patient;
+    expect(answer.text.length).toBeGreaterThan(0);
     expect(fake.requestCount - before).toBe(1);
+    // The caller that got the answer pays for the call, though another started it.
+    expect(answer.usage?.costUsd).toBeGreaterThan(0);
   });
 
   it("streams one upstream answer to every identical caller; a caller that cancels does not cancel the others", async () => {
@@ -232,6 +235,8 @@ describe("coalescing", () => {
       expect(result.texts).toEqual(results[0]?.texts);
       expect(result.finish?.finishReason).toBeDefined();
     }
+    // The one that quit paid nothing; of the nine that got the whole answer, one paid for it.
+    expect(results.filter((result) => (result.finish?.usage?.costUsd ?? 0) > 0)).toHaveLength(1);
   });
 });
 

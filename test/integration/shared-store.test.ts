@@ -142,6 +142,29 @@ describe("the in-process and the Redis store", () => {
   });
 });
 
+describe("the Redis store's edges", () => {
+  // Found in review: a gRPC deadline in µs made a fractional `until`, PEXPIRE refused it halfway
+  // through the script, and the counter it had incremented and the slot it had added stayed.
+  it("takes a slot whose holder's time is a fractional ms, all of it, with the set expiring", async () => {
+    const store = redisStore();
+    const now = Date.now();
+    const taken = await store.take({
+      checks: [{ counter: "rpm", limit: 5, need: 1, add: 1, ttlMs: 60_000.5 }],
+      slot: { set: "calls", holder: "h", limit: 2, until: now + 29_999.874 },
+      now: now + 0.25,
+    });
+    expect(taken).toMatchObject({ taken: true, values: [1], slotsHeld: 1 });
+    await store.add({ counters: [], release: { set: "calls", holder: "h" } });
+    const again = await store.take({
+      checks: [],
+      slot: { set: "calls", holder: "i", limit: 1, until: now + 1_000 },
+      now,
+    });
+    expect(again.taken).toBe(true);
+    await store.close();
+  });
+});
+
 describe("two replicas on one Redis", () => {
   it("let exactly `limit` of many concurrent takes through, whichever replica asks", async () => {
     const prefix = `race${++prefixes}:`;

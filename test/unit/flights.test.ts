@@ -26,12 +26,13 @@ interface Caller {
   flight: number;
   outcome: "waiting" | "answered" | "failed" | "cancelled";
   value?: number;
+  pays?: boolean;
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("Flights", () => {
-  it("starts one call per key while it runs, answers every caller still waiting, and cancels it only when all have gone", async () => {
+  it("starts one call per key while it runs, answers every caller still waiting (one of them paying), and cancels it only when all have gone", async () => {
     await fc.assert(
       fc.asyncProperty(operations, async (ops) => {
         const flights = new Flights();
@@ -66,9 +67,10 @@ describe("Flights", () => {
                 controller.signal,
               )
               .then(
-                ({ value }) => {
+                ({ value, pays }) => {
                   caller.outcome = "answered";
                   caller.value = value;
+                  caller.pays = pays;
                 },
                 () => {
                   caller.outcome = controller.signal.aborted ? "cancelled" : "failed";
@@ -111,6 +113,11 @@ describe("Flights", () => {
           }
         }
         expect(callers.filter((c) => c.outcome === "waiting")).toEqual([]);
+        // Exactly one caller pays for each call that answered anyone: the first it answered.
+        for (const index of started.keys()) {
+          const answered = callers.filter((c) => c.flight === index && c.outcome === "answered");
+          if (answered.length > 0) expect(answered.filter((c) => c.pays)).toHaveLength(1);
+        }
       }),
       { numRuns: 300 },
     );
@@ -134,7 +141,8 @@ describe("Flights", () => {
       return source();
     };
     const read = async (seen: number[]) => {
-      for await (const value of flights.joinStream("s", start, new AbortController().signal, () => {}))
+      const watcher = { joined: () => {}, left: () => {} };
+      for await (const value of flights.joinStream("s", start, new AbortController().signal, watcher))
         seen.push(value);
     };
     const early: number[] = [];
