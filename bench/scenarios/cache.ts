@@ -1,6 +1,6 @@
 import { spread } from "../format.js";
 import { startGatewayProcess } from "../processes.js";
-import { startBenchRedis } from "../redis-server.js";
+import { startRedisServer } from "../redis-server.js";
 import { diffMeasure, Rounds } from "../stats.js";
 import { type BenchContext, inRounds, poolTotals, type Scenario } from "./context.js";
 
@@ -29,7 +29,10 @@ export const cache: Scenario = {
       ctx.upstream(),
       ctx.upstream({ ttftMs: SLOW_MS, interTokenMs: 0 }),
     ]);
-    const redis = await startBenchRedis(ctx.pin.enabled ? ctx.pin.load : undefined, (m) => ctx.progress(m));
+    const redis = await startRedisServer({
+      cpus: ctx.pin.enabled ? ctx.pin.load : undefined,
+      progress: (m) => ctx.progress(m),
+    });
     ctx.defer(redis.stop);
     const caFile = fast.caFile;
     const model = (provider: string, cached: boolean) => ({

@@ -1,7 +1,7 @@
 import { keyHash, newCallerKey } from "../../src/access/caller-keys.js";
 import { spread } from "../format.js";
 import { startGatewayProcess } from "../processes.js";
-import { startBenchRedis } from "../redis-server.js";
+import { startRedisServer } from "../redis-server.js";
 import { diffMeasure, Rounds } from "../stats.js";
 import { type BenchContext, inRounds, type Scenario } from "./context.js";
 
@@ -26,7 +26,10 @@ export const keys: Scenario = {
   async run(ctx: BenchContext) {
     const calls = ctx.options.quick ? 100 : 2000;
     const upstream = await ctx.upstream();
-    const redis = await startBenchRedis(ctx.pin.enabled ? ctx.pin.load : undefined, (m) => ctx.progress(m));
+    const redis = await startRedisServer({
+      cpus: ctx.pin.enabled ? ctx.pin.load : undefined,
+      progress: (m) => ctx.progress(m),
+    });
     ctx.defer(redis.stop);
     const key = newCallerKey();
     // Every quota on, none reached: each call takes them all and settles its tokens and spend.

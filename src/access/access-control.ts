@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { TokenUsage } from "../providers/provider.js";
 import type { SharedStore, TakeResult } from "../store/shared-store.js";
@@ -71,7 +70,7 @@ export class AccessControl {
    */
   async admit(key: CallerKey | undefined, holdUntil: number): Promise<CallPass> {
     const now = this.now();
-    const plan = quotaPlan(key, windowsAt(now), randomUUID(), holdUntil);
+    const plan = quotaPlan(key, windowsAt(now), holdUntil);
     const taken = await this.take(plan, now);
     if (taken !== undefined && !taken.taken) {
       const refusal = quotaRefusal(key as CallerKey, plan, taken);

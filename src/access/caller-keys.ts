@@ -43,6 +43,11 @@ export function newCallerKey(): string {
   return `wgk_${randomBytes(32).toString("base64url")}`;
 }
 
+/** The key headers of an RPC's request headers (Connect's Headers). */
+export function fetchKeyHeaders(headers: Headers): KeyHeaders {
+  return { authorization: headers.get("authorization"), "x-api-key": headers.get("x-api-key") };
+}
+
 /** The SHA-256 of a key as the config holds it: 64 lowercase hex digits. */
 export function keyHash(key: string): string {
   return createHash("sha256").update(key).digest("hex");

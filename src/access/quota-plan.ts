@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { CounterCheck, SlotTake, TakeResult } from "../store/shared-store.js";
 import type { CallerKey } from "./caller-keys.js";
@@ -30,12 +31,7 @@ export const quotaCounters = {
  * A call takes one request of its minute and a concurrency slot; tokens and spend are added when
  * it ends, so a call is let in while any are left (a call may take its key past them by its own).
  */
-export function quotaPlan(
-  key: CallerKey | undefined,
-  windows: QuotaWindows,
-  holder: string,
-  holdUntil: number,
-): QuotaPlan {
+export function quotaPlan(key: CallerKey | undefined, windows: QuotaWindows, holdUntil: number): QuotaPlan {
   const plan: QuotaPlan = { key, windows, checks: [], kinds: [], slot: undefined };
   if (key === undefined) return plan;
   const { name, limits } = key;
@@ -63,7 +59,13 @@ export function quotaPlan(
       untilEnd(budget.per, windows),
     );
   if (limits.concurrent !== undefined)
-    plan.slot = { set: quotaCounters.calls(name), holder, limit: limits.concurrent, until: holdUntil };
+    // Named only when a slot is taken: most calls hold none.
+    plan.slot = {
+      set: quotaCounters.calls(name),
+      holder: randomUUID(),
+      limit: limits.concurrent,
+      until: holdUntil,
+    };
   return plan;
 }
 

@@ -19,8 +19,13 @@ export function cachePolicy(
   modelTtlMs: number | undefined,
   cacheControl: string | undefined,
 ): CachePolicy | undefined {
+  // Every call asks: most have neither a cached model nor the header.
+  if (cacheControl === undefined)
+    return modelTtlMs === undefined || modelTtlMs <= 0
+      ? undefined
+      : { lookup: true, maxAgeMs: undefined, ttlMs: modelTtlMs };
   const directives = new Map(
-    (cacheControl ?? "")
+    cacheControl
       .split(",")
       .map((directive) => directive.trim().toLowerCase().split("=", 2))
       .filter(([name]) => name)

@@ -1,3 +1,5 @@
+import { alignedLines } from "./aligned-lines.js";
+
 /** The response cache's counters from a gateway's /metrics, as a table a person reads: one row per model. */
 
 const COLUMNS = ["model", "lookups", "hits", "misses", "hit rate", "coalesced", "stored bytes"] as const;
@@ -36,14 +38,8 @@ export function cacheStatsTable(metricsText: string): string | undefined {
     const rate = lookups === 0 ? "-" : `${((100 * c.hit) / lookups).toFixed(1)}%`;
     return [model, lookups, c.hit, c.miss, rate, c.coalesced, c.stored].map(String);
   });
-  const table = [COLUMNS as readonly string[], ...rows];
-  const widths = COLUMNS.map((_, i) => Math.max(...table.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-      .join("  ");
   const held = bytes === undefined ? "in Redis" : `${bytes} bytes held in process, ${evictions ?? 0} evicted`;
-  return [`response cache (${held})`, ...table.map(line)].join("\n");
+  return [`response cache (${held})`, ...alignedLines([COLUMNS, ...rows], 1)].join("\n");
 }
 
 /** The samples of a Prometheus text exposition: metric name, labels, value. */

@@ -1,4 +1,5 @@
 import type { PoolCounters, PoolStatsResponse } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { alignedLines } from "./aligned-lines.js";
 
 const COLUMNS = [
   "origin",
@@ -20,13 +21,10 @@ export function poolStatsTable(stats: PoolStatsResponse): string {
     row(`${o.origin}${o.pooling ? "" : " (no pooling)"}`, o.protocol || "-", o.counters),
   );
   if (stats.origins.length > 1) rows.push(row("total", "", stats.totals));
-  const table = [COLUMNS as readonly string[], ...rows];
-  const widths = COLUMNS.map((_, i) => Math.max(...table.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");
+  const [header, ...lines] = alignedLines([COLUMNS, ...rows], 2);
   const since = stats.startedAt ? new Date(Number(stats.startedAt.seconds) * 1000).toISOString() : "?";
-  const body = rows.length === 0 ? ["(no upstream origins yet)"] : rows.map(line);
-  return [`counters since ${since}`, line(COLUMNS), ...body].join("\n");
+  const body = rows.length === 0 ? ["(no upstream origins yet)"] : lines;
+  return [`counters since ${since}`, header, ...body].join("\n");
 }
 
 function row(origin: string, protocol: string, c: PoolCounters | undefined): string[] {

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { UsageRow } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { alignedLines } from "./aligned-lines.js";
 import { cliGatewayClient } from "./gateway-client.js";
 
 /** `npm run usage -- [--url URL] [--from DAY] [--to DAY] [--key NAME]...`: GetUsage as a table. */
@@ -86,13 +87,5 @@ function rowCells(row: UsageRow, text: boolean) {
 
 function usageTable(rows: UsageRow[]): string {
   if (rows.length === 0) return "no usage in those days";
-  const table = [COLUMNS, ...rows.map((row) => rowCells(row, true))];
-  const widths = COLUMNS.map((_, i) => Math.max(...table.map((cells) => (cells[i] ?? "").length)));
-  return table
-    .map((cells) =>
-      cells
-        .map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-        .join("  "),
-    )
-    .join("\n");
+  return alignedLines([COLUMNS, ...rows.map((row) => rowCells(row, true))], 3).join("\n");
 }

@@ -1,6 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { AccessControl } from "../access/access-control.js";
-import { type KeyHeaders, presentedKey } from "../access/caller-keys.js";
+import { fetchKeyHeaders, type KeyHeaders, presentedKey } from "../access/caller-keys.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import { toConnectError } from "../service/connect-errors.js";
 
@@ -33,10 +33,7 @@ export class AdminAccess {
   interceptor(open: (service: string, method: string) => boolean): Interceptor {
     return (next) => async (req) => {
       if (this.protect && !open(req.service.typeName, req.method.name)) {
-        const refusal = this.refusal({
-          authorization: req.header.get("authorization"),
-          "x-api-key": req.header.get("x-api-key"),
-        });
+        const refusal = this.refusal(fetchKeyHeaders(req.header));
         if (refusal !== undefined) throw toConnectError(refusal);
       }
       return next(req);

@@ -5,7 +5,7 @@ import type {
   GenerateStreamRequest,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { AccessControl } from "../access/access-control.js";
-import { presentedKey } from "../access/caller-keys.js";
+import { fetchKeyHeaders, presentedKey } from "../access/caller-keys.js";
 import type { ModelRouter } from "../router/model-router.js";
 import type { UpstreamPools } from "../upstream/upstream-pools.js";
 import { toConnectError } from "./connect-errors.js";
@@ -81,6 +81,5 @@ function generationCall(
 }
 
 function keyOf(ctx: HandlerContext): string | undefined {
-  const header = ctx.requestHeader;
-  return presentedKey({ authorization: header.get("authorization"), "x-api-key": header.get("x-api-key") });
+  return presentedKey(fetchKeyHeaders(ctx.requestHeader));
 }

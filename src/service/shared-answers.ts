@@ -53,13 +53,10 @@ export class SharedAnswers {
 
   async generate(call: SharedCall): Promise<Shared<Routed<ChatResult>>> {
     const { model, chat, policy } = call;
-    const key = cacheKey(model.name, chat);
-    const label = labelOf(model);
-    const cached = policy.lookup ? await this.cache.get(key, label, policy.maxAgeMs) : undefined;
-    const replay = cached && replayed(model, cached);
-    if (replay)
+    const { key, label, hit } = await this.lookup(call);
+    if (hit)
       return {
-        value: { ...replay, value: { ...cached.completion, upstream: replayFacts(cached) } },
+        value: { ...hit.routed, value: { ...hit.answer.completion, upstream: replayFacts(hit.answer) } },
         free: true,
       };
     const { value, coalesced, pays } = await this.flights.join(
@@ -86,6 +83,15 @@ export class SharedAnswers {
     return { value: { ...value, value: { ...value.value } }, free: !pays };
   }
 
+  /** The call's cache key and metric label, and the cached answer when there is one to replay. */
+  private async lookup({ model, chat, policy }: SharedCall) {
+    const key = cacheKey(model.name, chat);
+    const label = labelOf(model);
+    const answer = policy.lookup ? await this.cache.get(key, label, policy.maxAgeMs) : undefined;
+    const routed = answer && replayed(model, answer);
+    return { key, label, hit: routed && answer ? { routed, answer } : undefined };
+  }
+
   /** The steps of a cacheable stream; `free()` says, once it has begun, whether it cost this caller nothing. */
   stream(call: SharedCall): { steps: AsyncGenerator<StreamStep>; free: () => boolean } {
     const state = { free: false };
@@ -93,17 +99,13 @@ export class SharedAnswers {
   }
 
   private async *streamSteps(call: SharedCall, state: { free: boolean }): AsyncGenerator<StreamStep> {
-    const { model, chat, policy } = call;
-    const key = cacheKey(model.name, chat);
-    const label = labelOf(model);
-    const cached = policy.lookup ? await this.cache.get(key, label, policy.maxAgeMs) : undefined;
-    const replay = cached && replayed(model, cached);
-    if (replay) {
+    const { key, label, hit } = await this.lookup(call);
+    if (hit) {
       state.free = true;
-      yield { type: "routed", routed: replay };
-      yield { type: "start", id: cached.completion.id, upstream: replayFacts(cached) };
-      yield* replayDeltas(cached);
-      yield replayFinish(cached);
+      yield { type: "routed", routed: hit.routed };
+      yield { type: "start", id: hit.answer.completion.id, upstream: replayFacts(hit.answer) };
+      yield* replayDeltas(hit.answer);
+      yield replayFinish(hit.answer);
       return;
     }
     // The caller that gets the answer's end first pays for it; one that leaves before pays only

@@ -1,11 +1,11 @@
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RedisServer, startRedisServer } from "../../bench/redis-server.js";
 import { GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { keyHash, newCallerKey } from "../../src/access/caller-keys.js";
 import { errorOf } from "../support/error-of.js";
 import { type GatewayProcess, spawnGateway } from "../support/gateway-process.js";
-import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
 
 // Quotas and usage held in one real redis-server, shared by two gateway processes as replicas

@@ -6,12 +6,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RedisServer, startRedisServer } from "../../bench/redis-server.js";
 import type { GenerateStreamResponse } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { errorOf } from "../support/error-of.js";
 import { type FakeOpenAI, startFakeOpenAI } from "../support/fakes/index.js";
 import { type GatewayProcess, spawnGateway } from "../support/gateway-process.js";
 import { gatewayClient, type ProviderGateway, startProviderGateway } from "../support/provider-gateway.js";
-import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 
 // The response cache and coalescing through a real gateway and a fake OpenAI that counts requests.
 const KEY = "sk-upstream-cache";

@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RedisServer, startRedisServer } from "../../bench/redis-server.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import { RedisStore } from "../../src/store/redis-store.js";
 import type { SharedStore, TakeRequest } from "../../src/store/shared-store.js";
-import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 
 // The two stores keep the same promises: checked side by side on generated sequences of
 // operations, and the Redis one against a real redis-server shared by two clients (two replicas).
