@@ -19,7 +19,9 @@ export function boundCall(
   timeoutMs: number | undefined,
   defaultMs: number,
 ): BoundedCall {
-  const ms = Math.min(timeoutMs ?? defaultMs, MAX_TIMER_MS);
+  // Connect hands over the time left, which is below 0 when the deadline passed while the request
+  // was read: the call ends at once, and Node is not given a negative timer (it warns).
+  const ms = Math.max(0, Math.min(timeoutMs ?? defaultMs, MAX_TIMER_MS));
   const controller = new AbortController();
   const follow = () => controller.abort(signal.reason);
   if (signal.aborted) follow();

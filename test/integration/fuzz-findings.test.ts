@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { request as httpRequest } from "node:http";
-import { connect as connectHttp2 } from "node:http2";
+import { type ClientHttp2Session, connect as connectHttp2, type SessionOptions } from "node:http2";
 import { toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { GenerateRequestSchema } from "../../gen/weaver/gateway/v1/gateway_pb.js";
@@ -19,10 +19,16 @@ beforeAll(async () => {
 });
 afterAll(() => gw.close());
 
+/** A fresh HTTP/2 session to the gateway, its errors expected (cases end it abruptly). */
+function openSession(options: SessionOptions = {}): ClientHttp2Session {
+  const session = connectHttp2(gw.url, options);
+  session.on("error", () => {});
+  return session;
+}
+
 /** One gRPC request over a fresh HTTP/2 session: its grpc-status and grpc-message, from headers or trailers. */
 async function rawGrpc(headers: Record<string, string>): Promise<{ status?: string; message?: string }> {
-  const session = connectHttp2(gw.url);
-  session.on("error", () => {});
+  const session = openSession();
   try {
     const stream = session.request({
       ":method": "POST",
@@ -114,8 +120,7 @@ test.each([
 ])(
   "%s over max_header_bytes on HTTP/2 is refused in its own shape",
   async (_api, path, contentType, status, says) => {
-    const session = connectHttp2(gw.url);
-    session.on("error", () => {});
+    const session = openSession();
     try {
       const stream = session.request({
         ":method": "POST",
@@ -132,6 +137,88 @@ test.each([
       await once(stream, "end");
       expect(headers[":status"]).toBe(status);
       expect(body).toContain(says);
+    } finally {
+      session.close();
+    }
+  },
+);
+
+test("a deadline that passed while the request was read ends the call DEADLINE_EXCEEDED, with no negative timer armed", async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  process.on("warning", onWarning);
+  const session = openSession();
+  try {
+    const stream = session.request({
+      ":method": "POST",
+      ":path": GENERATE_PATH,
+      "content-type": "application/json",
+      "connect-timeout-ms": "5",
+    });
+    // The body arrives after the deadline: Connect gives the handler the time left, below 0.
+    const request = JSON.stringify({
+      model: "demo",
+      messages: [{ role: "user", content: "hi" }],
+      maxTokens: 3,
+    });
+    stream.write(request.slice(0, 10));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    stream.end(request.slice(10));
+    let body = "";
+    stream.on("data", (chunk) => {
+      body += chunk;
+    });
+    await once(stream, "end");
+    expect(body).toContain('"deadline_exceeded"');
+    // A warning is emitted on the next turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.filter((w) => w.startsWith("TimeoutNegativeWarning"))).toEqual([]);
+  } finally {
+    process.off("warning", onWarning);
+    session.close();
+  }
+});
+
+test.each([
+  ["gRPC", "application/grpc+json", "8"],
+  ["Connect streaming", "application/connect+json", "resource_exhausted"],
+])(
+  "%s GenerateStream over HTTP/2 with a 12 MB body (two messages, each over the limit) gets its refusal, and the session stays usable",
+  async (_protocol, contentType, says) => {
+    const message = JSON.stringify({
+      model: "demo",
+      messages: [{ role: "user", content: "x".repeat(6 << 20) }],
+    });
+    const envelope = Buffer.alloc(5);
+    envelope.writeUInt32BE(message.length, 1);
+    const body = Buffer.concat([envelope, Buffer.from(message), envelope, Buffer.from(message)]);
+    // The client's own session memory must hold the body it queues (Node resets the stream past it).
+    const session = openSession({ maxSessionMemory: 256 });
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/weaver.gateway.v1.GatewayService/GenerateStream",
+        "content-type": contentType,
+        te: "trailers",
+      });
+      let said = "";
+      stream.on("response", (headers) => {
+        said += JSON.stringify(headers);
+      });
+      stream.on("trailers", (trailers) => {
+        said += JSON.stringify(trailers);
+      });
+      stream.on("data", (chunk) => {
+        said += chunk;
+      });
+      stream.on("error", () => {});
+      stream.end(body);
+      await once(stream, "close");
+      expect(said).toContain(says);
+      const health = session.request({ ":path": "/healthz" });
+      health.resume();
+      const [headers] = (await once(health, "response")) as [Record<string, unknown>];
+      expect(headers[":status"]).toBe(200);
     } finally {
       session.close();
     }

@@ -7,10 +7,13 @@ export function sendHttp2(port: number, c: HttpCase): Promise<Exchange> {
   return new Promise((resolve) => {
     const exchange = emptyExchange();
     const chunks: Buffer[] = [];
-    // Room for the long header values a case may carry.
+    // Room for the long header values a case may carry, and for its body: a body queued whole
+    // counts against the client's own session memory (10 MB by default), and past it Node resets
+    // the stream itself with ENHANCE_YOUR_CALM before the gateway could answer.
     const session = connect(`http://127.0.0.1:${port}`, {
       maxHeaderListPairs: 4096,
       maxSendHeaderBlockLength: 1 << 20,
+      maxSessionMemory: 256,
     });
     let done = false;
     const finish = (why: Partial<Exchange>) => {
