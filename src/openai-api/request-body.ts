@@ -39,6 +39,9 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<strin
     };
     req.on("data", onData);
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
+    // The only error a request body has: its caller's connection ended before the body did.
+    req.on("error", () =>
+      reject(new GatewayError("cancelled", "the caller went away while sending its request")),
+    );
   });
 }

@@ -43,4 +43,6 @@ if (summary.failed) {
   console.log(`\nFAILURES\n${summary.report(seed, cases)}`);
   if (shrunk.length > 0) console.log(`\nSHRUNK\n${shrunkReport(shrunk, seed)}`);
 } else console.log("\nevery case got a clean status, and the gateway kept serving");
+// Not failures, but worth reading: what the gateway wrote to stderr between the serving checks.
+for (const note of summary.notes) console.log(`stderr note: ${note}`);
 process.exit(summary.failed ? 1 : 0);

@@ -1,8 +1,9 @@
 import { once } from "node:events";
 import { request as httpRequest } from "node:http";
 import { type ClientHttp2Session, connect as connectHttp2, type SessionOptions } from "node:http2";
+import { connect as connectTcp } from "node:net";
 import { toBinary } from "@bufbuild/protobuf";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { GenerateRequestSchema } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { generateRequest } from "../support/provider-gateway.js";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
@@ -224,3 +225,21 @@ test.each([
     }
   },
 );
+
+test("an OpenAI API caller that hangs up halfway through its body is logged as cancelled, not as an internal error", async () => {
+  const before = gw.logs.length;
+  const socket = connectTcp(Number(new URL(gw.url).port), "127.0.0.1");
+  socket.on("error", () => {});
+  await once(socket, "connect");
+  socket.write(
+    'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":',
+  );
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  socket.destroy();
+  const line = await vi.waitFor(() => {
+    const found = gw.logs.slice(before).find((l) => l.msg === "rpc" && l.method === "ChatCompletions");
+    if (found === undefined) throw new Error("no rpc line yet");
+    return found;
+  });
+  expect(line).toMatchObject({ code: "cancelled", level: "info" });
+});
