@@ -241,5 +241,5 @@ test("an OpenAI API caller that hangs up halfway through its body is logged as c
     if (found === undefined) throw new Error("no rpc line yet");
     return found;
   });
-  expect(line).toMatchObject({ code: "cancelled", level: "info" });
+  expect(line).toMatchObject({ code: "canceled", level: "info" });
 });
