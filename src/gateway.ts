@@ -15,8 +15,11 @@ import { OVERALL } from "./server/health/serving-status.js";
 import { connectionLimits, Listener } from "./server/listener.js";
 import { CallObserver } from "./service/call-observer.js";
 import { LoadShedder } from "./service/load-shedder.js";
+import type { PoolsReport } from "./service/summed-views.js";
+import { modelsToProto } from "./service/to-proto.js";
 import { createStores } from "./store/create-stores.js";
 import { type PoolChanges, UpstreamPools } from "./upstream/upstream-pools.js";
+import type { WorkerLink } from "./workers/worker-link.js";
 
 export interface Gateway {
   /** Where it listens, e.g. http://127.0.0.1:8080. */
@@ -57,12 +60,14 @@ export interface ReloadReport {
 export interface GatewayDeps {
   logger: Logger;
   env?: NodeJS.ProcessEnv;
+  /** This process is one of `server.workers`: its admin views gather every worker's reports. */
+  workers?: WorkerLink;
 }
 
 /** Builds the whole gateway from its config, from the pools up to the listener, warms it and starts it. */
 export async function startGateway(
   config: GatewayConfig,
-  { logger, env = process.env }: GatewayDeps,
+  { logger, env = process.env, workers }: GatewayDeps,
 ): Promise<Gateway> {
   const { server } = config;
   // What the config names outside itself (key variables, files), each mistake by its path, at once.
@@ -103,6 +108,7 @@ export async function startGateway(
     store: stores.shared,
     cache,
     accessReports: accessReports(logger, metrics),
+    workers,
   };
   let served: ServedConfig;
   try {
@@ -114,6 +120,12 @@ export async function startGateway(
     throw error;
   }
   pools.commit(served.pools);
+  if (workers) {
+    // Read when asked, from the config served then.
+    workers.answer("pools", (): PoolsReport => ({ snapshot: pools.snapshot(), startedAt: parts.startedAt }));
+    workers.answer("models", () => modelsToProto(served.router.list(), performance.now()));
+    workers.answer("metrics", () => metrics.registry.getMetricsAsJSON());
+  }
   const listener = new Listener({
     host: server.host,
     port: server.port,
@@ -227,7 +239,7 @@ async function reloadGateway(
 }
 
 /** The listener's settings, fixed while it listens. */
-const RESTART_ONLY = ["host", "port", "tls", "connections"] as const;
+const RESTART_ONLY = ["host", "port", "tls", "connections", "workers"] as const;
 
 const loadLimits = ({ server }: GatewayConfig) => ({
   maxInFlight: server.max_in_flight,

@@ -6,6 +6,7 @@ import type { GatewayConfig } from "./config/schema.js";
 import { type DemoUpstreams, startDemoUpstreams } from "./demo/demo-upstreams.js";
 import type { Logger } from "./log/logger.js";
 import type { GatewayMetrics } from "./metrics/gateway-metrics.js";
+import { summedExposition } from "./metrics/summed-metrics.js";
 import { createOpenAIApi } from "./openai-api/openai-api-handler.js";
 import { createProviders, type ProviderSet } from "./providers/create-providers.js";
 import { ModelRouter } from "./router/model-router.js";
@@ -25,6 +26,7 @@ import type { LoadShedder } from "./service/load-shedder.js";
 import { SharedAnswers } from "./service/shared-answers.js";
 import type { SharedStore } from "./store/shared-store.js";
 import type { PoolPlan, UpstreamPools } from "./upstream/upstream-pools.js";
+import type { Workers } from "./workers/worker-messages.js";
 
 /** What lives as long as the process, whatever config it serves. */
 export interface GatewayParts {
@@ -45,6 +47,8 @@ export interface GatewayParts {
   /** Cached answers: kept across reloads (a changed `cache` needs a restart). */
   cache: ResponseCache;
   accessReports: AccessReports;
+  /** Set when this process is one of `server.workers`: the admin views sum every worker's. */
+  workers: Workers | undefined;
 }
 
 /**
@@ -58,6 +62,7 @@ export interface ServedConfig {
   /** The requests its handler is serving now. */
   readonly requests: RequestsInFlight;
   readonly providers: ProviderSet;
+  readonly router: ModelRouter;
   readonly demoUpstreams: DemoUpstreams;
   /** The pools the providers send to, to be committed once this config is taken. */
   readonly pools: PoolPlan;
@@ -115,7 +120,8 @@ export async function buildServedConfig(
     limits,
     defaultDeadlineMs: server.default_deadline,
   });
-  const service = createGatewayService({ router, pools, calls, startedAt, access });
+  const { workers } = parts;
+  const service = createGatewayService({ router, pools, calls, startedAt, access, workers });
   const admin = new AdminAccess(access, server.protect_admin);
   const rpc = createRpcHandler({
     service,
@@ -130,7 +136,7 @@ export async function buildServedConfig(
     withCors(
       withEarlyRefusal(
         withHttpRoutes(rpc, {
-          metrics,
+          metrics: workers ? { exposition: () => summedExposition(workers) } : metrics,
           admin,
           openai: createOpenAIApi({ router, calls, observer, limits }),
           notReady: parts.notReady,
@@ -141,5 +147,13 @@ export async function buildServedConfig(
     ),
     parts.maxHeaderBytes,
   );
-  return { config, handler: requests.counting(handler), requests, providers, demoUpstreams, pools: plan };
+  return {
+    config,
+    handler: requests.counting(handler),
+    requests,
+    providers,
+    router,
+    demoUpstreams,
+    pools: plan,
+  };
 }

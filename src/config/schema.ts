@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { KeysSchema, StoreSchema } from "./access-schema.js";
 import { byteSize, duration } from "./duration.js";
@@ -69,6 +70,14 @@ export const ServerSchema = z
      * who reaches the port, as operators' tools expect.
      */
     protect_admin: z.boolean().default(false),
+    /**
+     * Processes serving the port, each with its own upstream pools: 1 (default), a number, or
+     * `auto` for one per core. The admin views (PoolStats, ListModels, /metrics) sum them all.
+     */
+    workers: z
+      .union([z.number().int().positive().max(256), z.literal("auto")])
+      .default(1)
+      .transform((workers) => (workers === "auto" ? availableParallelism() : workers)),
     /** Limits per caller connection, so that no caller holds more than its share. */
     connections: ConnectionsSchema.default(ConnectionsSchema.parse({})),
     /** Browser callers: pages from these origins may call every API on the port. Default none (no CORS). */
@@ -300,6 +309,17 @@ export const ConfigSchema = z
           code: "custom",
           path: ["keys"],
           message: "server.require_keys is on, and no key is configured",
+        });
+      if (
+        (config.server?.workers ?? 1) > 1 &&
+        Array.isArray(config.keys) &&
+        config.keys.length > 0 &&
+        config.store?.redis === undefined
+      )
+        ctx.addIssue({
+          code: "custom",
+          path: ["server", "workers"],
+          message: `is ${config.server?.workers}, and keys are configured with no store.redis: each worker would count quotas and usage alone; set store.redis.url (shared by every worker) or workers: 1`,
         });
       if (
         config.server?.protect_admin === true &&

@@ -92,7 +92,9 @@ export class DemoUpstream extends EventEmitter {
 
   async start(): Promise<this> {
     const server = this.options.plain ? this.plainServer() : await this.secureServer();
-    server.listen(this.options.port ?? 0, this.options.host ?? "127.0.0.1");
+    // Exclusive: in a worker of `server.workers` the demo upstream is that worker's own, not a
+    // port the cluster's primary shares out among the workers.
+    server.listen({ port: this.options.port ?? 0, host: this.options.host ?? "127.0.0.1", exclusive: true });
     await once(server, "listening");
     this.server = server;
     return this;

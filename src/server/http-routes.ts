@@ -6,7 +6,8 @@ import type { AdminAccess } from "./admin-access.js";
 import type { RequestHandler } from "./listener.js";
 
 export interface HttpRoutesOptions {
-  metrics: GatewayMetrics;
+  /** The text of GET /metrics: this process's, or every worker's summed. */
+  metrics: Pick<GatewayMetrics, "exposition">;
   /** With `server.protect_admin`, /metrics and /v1/models need an admin key. */
   admin: AdminAccess;
   /** The OpenAI-compatible API: POST /v1/chat/completions and GET /v1/models. */

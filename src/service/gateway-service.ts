@@ -8,10 +8,12 @@ import type { AccessControl } from "../access/access-control.js";
 import { fetchKeyHeaders, presentedKey } from "../access/caller-keys.js";
 import type { ModelRouter } from "../router/model-router.js";
 import type { UpstreamPools } from "../upstream/upstream-pools.js";
+import type { Workers } from "../workers/worker-messages.js";
 import { toConnectError } from "./connect-errors.js";
 import type { GenerationCall, GenerationCalls } from "./generation-calls.js";
 import { generateReply, rpcGenerationCall, streamReplies } from "./generation-replies.js";
 import { rpcArrival } from "./rpc-arrival.js";
+import { type ModelsReport, type PoolsReport, summedModels, summedPoolStats } from "./summed-views.js";
 import { modelsToProto, poolStatsToProto, usageRowToProto } from "./to-proto.js";
 import { usageQuery } from "./usage-query.js";
 
@@ -21,6 +23,8 @@ export interface GatewayServiceDeps {
   pools: UpstreamPools;
   calls: GenerationCalls;
   startedAt: Date;
+  /** Set when this process is one of `server.workers`: PoolStats and ListModels sum them all. */
+  workers?: Workers | undefined;
 }
 
 /** The methods whose calls the service observes itself (the rest, the server's interceptor does). */
@@ -28,7 +32,7 @@ export const SELF_OBSERVED_METHODS = new Set(["Generate", "GenerateStream"]);
 
 /** GatewayService: each generation call taken through GenerationCalls, its result and errors mapped to the contract. */
 export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<typeof GatewayService> {
-  const { router, pools, calls, startedAt, access } = deps;
+  const { router, pools, calls, startedAt, access, workers } = deps;
 
   return {
     async generate(request, ctx) {
@@ -47,12 +51,22 @@ export function createGatewayService(deps: GatewayServiceDeps): ServiceImpl<type
       }
     },
 
-    poolStats() {
-      return poolStatsToProto(pools.snapshot(), startedAt);
+    async poolStats(_request, ctx) {
+      if (workers === undefined) return poolStatsToProto(pools.snapshot(), startedAt);
+      try {
+        return summedPoolStats(await workers.gather<PoolsReport>("pools"));
+      } catch (error) {
+        throw toConnectError(error, ctx.signal);
+      }
     },
 
-    listModels() {
-      return modelsToProto(router.list(), performance.now());
+    async listModels(_request, ctx) {
+      if (workers === undefined) return modelsToProto(router.list(), performance.now());
+      try {
+        return summedModels(await workers.gather<ModelsReport>("models"));
+      } catch (error) {
+        throw toConnectError(error, ctx.signal);
+      }
     },
 
     async getUsage(request, ctx) {

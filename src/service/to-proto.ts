@@ -129,7 +129,7 @@ export function poolStatsToProto(
   };
 }
 
-function countersToProto(c: CountersSnapshot): MessageInitShape<typeof PoolCountersSchema> {
+export function countersToProto(c: CountersSnapshot): MessageInitShape<typeof PoolCountersSchema> {
   return {
     requestsTotal: BigInt(c.requestsTotal),
     connectionsCreatedTotal: BigInt(c.connectionsCreatedTotal),

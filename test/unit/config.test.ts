@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { ConfigError, loadConfig, parseConfig } from "../../src/config/load-config.js";
@@ -125,6 +125,21 @@ describe("parseConfig names each mistake by its path", () => {
     else expect(problems).toEqual([expect.stringMatching(problem)]);
   });
 
+  test("server.workers: a number, or auto for one per core; keys need store.redis beside more than one", () => {
+    expect(parseConfig({ server: { workers: "auto" } }).server.workers).toBe(availableParallelism());
+    expect(parseConfig({ server: { workers: 3 } }).server.workers).toBe(3);
+    expect(parseConfig({}).server.workers).toBe(1);
+    expect(problemsOf(() => parseConfig({ server: { workers: 0 } }))).toEqual([
+      expect.stringMatching(/^server\.workers: /),
+    ]);
+    const keys = [{ name: "team", sha256: "a".repeat(64) }];
+    expect(problemsOf(() => parseConfig({ server: { workers: 2 }, keys }))).toEqual([
+      "server.workers: is 2, and keys are configured with no store.redis: each worker would count quotas and usage alone; set store.redis.url (shared by every worker) or workers: 1",
+    ]);
+    const shared = { server: { workers: 2 }, keys, store: { redis: { url: "redis://127.0.0.1:6379" } } };
+    expect(parseConfig(shared).server.workers).toBe(2);
+  });
+
   test("every mistake is listed, not just the first", () => {
     const problems = problemsOf(() =>
       parseConfig({
@@ -193,6 +208,7 @@ describe("a valid full config", () => {
       connections: { max: 500, idle_timeout: "1m", headers_timeout: "5s", max_header_bytes: 8192 },
       require_keys: true,
       protect_admin: true,
+      workers: 2,
     },
     pool: {
       pooling: true,
@@ -271,6 +287,7 @@ describe("a valid full config", () => {
       cors: { allowed_origins: [] },
       require_keys: true,
       protect_admin: true,
+      workers: 2,
     });
     expect(config.pool).toMatchObject({
       pooling: true,
@@ -339,6 +356,7 @@ describe("a valid full config", () => {
       cors: { allowed_origins: [] },
       require_keys: false,
       protect_admin: false,
+      workers: 1,
     });
     expect(minimal.pool).toEqual({
       pooling: true,
