@@ -15,12 +15,14 @@ const COLUMNS = [
   "mean connect",
 ] as const;
 
-/** PoolStats as a table a person reads: one row per origin and a total. */
+/** PoolStats as a table a person reads: one row per origin, a total, and one per worker. */
 export function poolStatsTable(stats: PoolStatsResponse): string {
   const rows = stats.origins.map((o) =>
     row(`${o.origin}${o.pooling ? "" : " (no pooling)"}`, o.protocol || "-", o.counters),
   );
   if (stats.origins.length > 1) rows.push(row("total", "", stats.totals));
+  // With server.workers above 1: each worker's share of the total.
+  for (const w of stats.workers) rows.push(row(`  worker ${w.worker} (pid ${w.pid})`, "", w.totals));
   const [header, ...lines] = alignedLines([COLUMNS, ...rows], 2);
   const since = stats.startedAt ? new Date(Number(stats.startedAt.seconds) * 1000).toISOString() : "?";
   const body = rows.length === 0 ? ["(no upstream origins yet)"] : lines;

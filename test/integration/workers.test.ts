@@ -2,6 +2,9 @@ import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { request as httpRequest } from "node:http";
 import { createServer as createTcpServer, type Server } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
@@ -12,6 +15,8 @@ import { type GatewayProcess, runGatewayToExit, spawnGateway } from "../support/
 // `server.workers: 2`, run as `npm start` runs it: a cluster primary and two worker processes on
 // one port, each with its own pools, whose admin views sum both whichever worker answers.
 const PROCESS_TEST_TIMEOUT_MS = 60_000;
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const execFileAsync = promisify(execFile);
 const CALLS = 20;
 const TOKENS = 30;
 
@@ -71,6 +76,14 @@ describe("server.workers: 2", () => {
     expect(Number(again.totals?.requestsTotal)).toBe(CALLS + 2);
     // Each worker's demo upstream is its own origin.
     expect(stats.origins).toHaveLength(2);
+    // npm run stats shows each worker's share under the total.
+    const { stdout } = await execFileAsync(
+      join(ROOT, "node_modules/.bin/node"),
+      ["--import", "tsx", "src/cli/stats.ts", "--url", gateway.url],
+      { cwd: ROOT },
+    );
+    for (const { worker, pid } of stats.workers)
+      expect(stdout).toMatch(new RegExp(`^\\s+worker ${worker} \\(pid ${pid}\\)\\s+\\d+`, "m"));
 
     const models = await newClient(gateway.url).listModels({});
     const deployment = models.models.find((m) => m.name === "demo")?.deployments[0];
