@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** What the kernel says about another process: CPU time and resident memory, from /proc. */
 
@@ -17,14 +17,43 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
-/** User plus system CPU seconds used so far by all threads of `pid`. */
-export function cpuSeconds(pid: number): number {
+/** The fields of `/proc/<pid>/stat` from the state on: [0] is the state, [1] the parent pid. */
+function statFields(pid: number | "self"): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // The command name may hold spaces and parentheses; the fields start after its last ")".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / ticksPerSecond();
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** User plus system CPU seconds used so far by all threads of `pid`. */
+export function cpuSeconds(pid: number): number {
+  const fields = statFields(pid);
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+}
+
+/**
+ * CPU seconds of this process's children that have exited and been waited for (cutime and
+ * cstime): a load tool's whole run, once it has ended.
+ */
+export function exitedChildrenCpuSeconds(): number {
+  const fields = statFields("self");
+  return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond();
+}
+
+/**
+ * Pids whose parent is `pid`, such as a cluster primary's workers: from every /proc/<pid>/stat,
+ * as not every kernel has /proc/<pid>/task/<tid>/children.
+ */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (Number(statFields(Number(entry))[1]) === pid) children.push(Number(entry));
+    } catch {
+      // Exited since the listing.
+    }
+  }
+  return children;
 }
 
 /** Resident set size of `pid`, in bytes. */

@@ -152,14 +152,15 @@ export interface GatewayProcess {
 
 /**
  * A gateway from the compiled build, its config written to a file. Its log goes to a file, not
- * a pipe, so no reader competes for CPU and a full pipe never stalls it.
+ * a pipe, so no reader competes for CPU and a full pipe never stalls it. `pinned: false` leaves it
+ * every core, as several `server.workers` need.
  */
 export async function startGatewayProcess(
   tmpDir: string,
   pin: Pinning,
   name: string,
   config: unknown,
-  env: { caFile: string; logLevel: string; nodeFlags?: string[] },
+  env: { caFile: string; logLevel: string; nodeFlags?: string[]; pinned?: boolean },
 ): Promise<GatewayProcess> {
   const id = ++children;
   const configFile = join(tmpDir, `gateway-${id}-${name}.yaml`);
@@ -172,7 +173,7 @@ export async function startGatewayProcess(
   const child = spawnNode(
     // The young generation `npm start` and the image give the gateway (see the Dockerfile).
     [...DEPLOYED_NODE_FLAGS, ...(env.nodeFlags ?? []), "dist/src/main.js", "--config", configFile],
-    pin.enabled ? pin.gateway : undefined,
+    pin.enabled && env.pinned !== false ? pin.gateway : undefined,
     {
       stdio: ["ignore", log, log],
       env: { ...process.env, NODE_EXTRA_CA_CERTS: env.caFile, LOG_LEVEL: env.logLevel, PORT: String(port) },

@@ -18,10 +18,23 @@ import { rtt } from "./scenarios/rtt.js";
 import { seed } from "./scenarios/seed.js";
 import { streams } from "./scenarios/streams.js";
 import { throughput } from "./scenarios/throughput.js";
+import { workers } from "./scenarios/workers.js";
 
 /** `npm run bench`: starts the upstream, gateways and a load generator, runs the scenarios, reports. */
 
-const SCENARIOS: Scenario[] = [seed, rtt, overhead, keys, cache, routing, throughput, streams, memory, peers];
+const SCENARIOS: Scenario[] = [
+  seed,
+  rtt,
+  overhead,
+  keys,
+  cache,
+  routing,
+  throughput,
+  workers,
+  streams,
+  memory,
+  peers,
+];
 
 const USAGE = `usage: npm run bench -- [--quick] [--scenario NAME] [--out FILE] [--rounds N] [--rtt MS]
                           [--rate N] [--log-level LEVEL] [--no-pin]

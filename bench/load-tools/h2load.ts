@@ -4,7 +4,10 @@ import type { LoadResult } from "../job.js";
 import { runTool } from "../processes.js";
 import { summarize } from "../stats.js";
 
-/** h2load (nghttp2, C): HTTP/2 load over h2c, one session with many streams, as a gRPC client holds. */
+/**
+ * h2load (nghttp2, C): HTTP/2 load over h2c, one session with many streams as a gRPC client
+ * holds, or several sessions.
+ */
 
 export interface H2loadJob {
   /** Full URL, e.g. http://127.0.0.1:8080/weaver.gateway.v1.GatewayService/Generate. */
@@ -12,8 +15,10 @@ export interface H2loadJob {
   /** The request body, POSTed with every request. */
   body: string | Uint8Array;
   headers: Record<string, string>;
-  /** Streams in flight on the one connection: the concurrency. */
+  /** Streams in flight, spread evenly over the connections: the concurrency. */
   streams: number;
+  /** Connections (h2load clients), 1 unless set: one, as a gRPC client holds. */
+  connections?: number;
   /**
    * Requests to make. By count, not time: in timing mode (-D) h2load's connection got its first
    * response about 200 ms late here, every run, which a short run cannot absorb.
@@ -37,8 +42,11 @@ export async function runH2load(job: H2loadJob, cpus: string | undefined): Promi
   const logFile = join(job.tmpDir, `h2load-${id}.log`);
   writeFileSync(bodyFile, job.body);
   const headers = Object.entries(job.headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]);
-  const args = ["-n", String(job.count), "-c", "1", "-m", String(job.streams), "-t", "1"];
-  args.push("-d", bodyFile, ...headers, "--log-file", logFile, job.url);
+  const connections = job.connections ?? 1;
+  if (job.streams % connections !== 0)
+    throw new Error(`h2load: ${job.streams} streams over ${connections} connections`);
+  const args = ["-n", String(job.count), "-c", String(connections), "-m", String(job.streams / connections)];
+  args.push("-t", "1", "-d", bodyFile, ...headers, "--log-file", logFile, job.url);
   try {
     const stdout = await runTool("h2load", args, cpus);
     const rows = readFileSync(logFile, "utf8")

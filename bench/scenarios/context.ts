@@ -68,16 +68,20 @@ export class BenchContext {
     return upstream;
   }
 
-  /** A gateway serving model "demo" from an OpenAI-type provider at `origin` (the upstream or a proxy). */
+  /**
+   * A gateway serving model "demo" from an OpenAI-type provider at `origin` (the upstream or a
+   * proxy); `server` adds to its server section, `pinned: false` runs it on every core.
+   */
   async gateway(
     name: string,
     origin: string,
     caFile: string,
     pool: PoolOptions = {},
     nodeFlags: string[] = [],
+    { server = {}, pinned = true }: { server?: Record<string, unknown>; pinned?: boolean } = {},
   ): Promise<GatewayProcess> {
     const config = {
-      server: { host: "127.0.0.1", port: 0 },
+      server: { host: "127.0.0.1", port: 0, ...server },
       pool,
       providers: { upstream: { type: "openai", base_url: `${origin}/v1` } },
       models: { demo: { deployments: [{ provider: "upstream", model: "demo" }] } },
@@ -86,6 +90,7 @@ export class BenchContext {
       caFile,
       logLevel: this.options.logLevel,
       nodeFlags,
+      pinned,
     });
     this.stops.push(gateway.stop);
     return gateway;

@@ -1,6 +1,4 @@
 import { availableParallelism } from "node:os";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { GatewayService, GenerateRequestSchema } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import type { LoadResult } from "../job.js";
 import { runH2load } from "../load-tools/h2load.js";
 import { busyShare, connectionsTo, coreJiffies, untilIdle } from "../load-tools/host.js";
@@ -8,21 +6,19 @@ import { runWrk } from "../load-tools/wrk.js";
 import { cpuSeconds, RssSampler } from "../proc.js";
 import { Rounds } from "../stats.js";
 import { type BenchContext, inRounds } from "./context.js";
+import { h2loadGenerate, MAX_TOKENS, RunSizes } from "./h2load-generate.js";
 import { chatBody, type GatewayName, type Peers, route, type UpstreamKind } from "./peers-setup.js";
 
 /** The unary rounds of the peers scenario: wrk over HTTP/1.1 to each gateway and straight to each upstream, h2load over h2c. */
 
 export const CONCURRENCIES = [1, 16, 64] as const;
 export const ZERO_DELAY: readonly UpstreamKind[] = ["h1", "h2"];
-const MAX_TOKENS = 16;
 /**
  * Calls that may fail in a run before the scenario does. A gateway that sheds load (this one
  * refuses calls while its event loop lags over 500 ms, as a busy machine can make it) is counted,
  * not failed; the report gives the counts.
  */
 export const TOLERATED_FAILURES = 0.02;
-/** h2load runs by count: a first guess at req/s sizes a side's first run, its last run the next. */
-const FIRST_GUESS_RPS = 1500;
 
 /** What drives the load: wrk to a gateway's OpenAI API or the upstream, or h2load to this gateway over h2c. */
 export type UnarySide =
@@ -65,10 +61,9 @@ export async function unaryRounds(
   rounds: number,
 ): Promise<Rounds> {
   const r = new Rounds();
-  const rates = new Map<string, number>();
+  const sizes = new RunSizes();
   const loadCpus = ctx.pin.enabled ? ctx.pin.load : undefined;
   const loadCores = ctx.pin.enabled ? availableParallelism() - 1 : 1;
-  const grpcBody = grpcFrame();
   await inRounds(
     ctx,
     unarySides(ctx.options.quick),
@@ -100,25 +95,8 @@ export async function unaryRounds(
         result = await runWrk({ ...job, durationMs, threads: loadCores }, loadCpus);
       } else {
         const base = side.api === "direct" ? upstream.origin : peers.gateways.weaver.url;
-        const grpc = side.api === "grpc";
-        result = await runH2load(
-          {
-            url: `${base}${grpc ? `/${GatewayService.typeName}/Generate` : "/v1/chat/completions"}`,
-            body: grpc ? grpcBody : chatBody("demo", MAX_TOKENS),
-            headers: grpc
-              ? { "content-type": "application/grpc", te: "trailers" }
-              : { "content-type": "application/json" },
-            streams: side.c,
-            count: Math.max(
-              side.c * 4,
-              Math.round(((rates.get(key) ?? FIRST_GUESS_RPS) * durationMs) / 1000),
-            ),
-            // A message is at least its 5-byte prefix and one field; a failed call has none.
-            minDataBytesPerResponse: grpc ? 6 : 0,
-            tmpDir: ctx.tmpDir,
-          },
-          loadCpus,
-        );
+        const load = { streams: side.c, count: sizes.count(key, durationMs, side.c), tmpDir: ctx.tmpDir };
+        result = await runH2load(h2loadGenerate(base, side.api === "grpc", load), loadCpus);
       }
       const seconds = result.elapsedMs / 1000;
       const gwCpu = gateway ? cpuSeconds(gateway.pid) - before.gw : Number.NaN;
@@ -131,7 +109,7 @@ export async function unaryRounds(
       if (result.errors > TOLERATED_FAILURES * result.calls) {
         throw new Error(`${key}: ${result.errors}/${result.calls} calls failed: ${result.firstError}`);
       }
-      if (result.rps > 0) rates.set(key, result.rps);
+      sizes.observe(key, result.rps);
       ctx.progress(
         `${round === 0 ? "warm-up" : `round ${round}`} ${key}: ${result.rps.toFixed(0)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, ` +
           `p99 ${result.latency.p99.toFixed(2)} ms, gateway CPU ${pct(gwCpu / seconds)}, upstream ${pct(upShare)}, load cores ${pct(coreShare)}` +
@@ -158,22 +136,6 @@ export async function unaryRounds(
     rounds,
   );
   return r;
-}
-
-/** A GenerateRequest as one gRPC message: flag byte, 32-bit length, protobuf. */
-function grpcFrame(): Buffer {
-  const message = toBinary(
-    GenerateRequestSchema,
-    create(GenerateRequestSchema, {
-      model: "demo",
-      messages: [{ role: "user", content: "bench request" }],
-      maxTokens: MAX_TOKENS,
-    }),
-  );
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
 }
 
 function pct(share: number): string {
