@@ -36,7 +36,8 @@ function followUntilReleased(signal: AbortSignal): { signal: AbortSignal; releas
  */
 export class HttpProvider implements Provider {
   readonly origin: string;
-  private readonly path: string;
+  /** The base URL's path, without its last slash: the format's path is appended to it. */
+  private readonly basePath: string;
   private readonly upstream: UpstreamOrigin;
 
   constructor(
@@ -49,7 +50,7 @@ export class HttpProvider implements Provider {
     const url = new URL(baseUrl);
     this.origin = url.origin;
     this.upstream = pools.register(url.origin, originOptions);
-    this.path = `${url.pathname.replace(/\/$/, "")}${format.path}`;
+    this.basePath = url.pathname.replace(/\/$/, "");
   }
 
   async generate(request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
@@ -125,11 +126,15 @@ export class HttpProvider implements Provider {
     signal: AbortSignal,
   ): Promise<{ response: UpstreamResponse; upstream: UpstreamFacts }> {
     const body = this.body(request, stream);
+    const path = `${this.basePath}${this.format.path(request, stream)}`;
+    const { headers, sign } = this.format;
     const startedAt = performance.now();
     const response = await this.upstream.request({
       method: "POST",
-      path: this.path,
-      headers: this.format.headers,
+      path,
+      headers: sign
+        ? { ...headers, ...(await sign({ method: "POST", url: new URL(path, this.origin), headers, body })) }
+        : headers,
       body,
       signal,
     });

@@ -178,11 +178,31 @@ export interface Provider {
 }
 
 /** How one provider's API is spoken: the only part that differs between providers. */
+/** A request about to be sent, as a signature covers it. */
+export interface SignableRequest {
+  method: string;
+  /** The whole URL: origin, path and query. */
+  url: URL;
+  headers: Record<string, string>;
+  body: string;
+}
+
 export interface WireFormat {
-  /** The path of the chat endpoint, appended to the base URL's path. */
-  readonly path: string;
+  /**
+   * The chat endpoint's path (with its query, if any), appended to the base URL's path: fixed, or
+   * naming the model and whether it streams where the API puts them in the URL (Azure's deployments,
+   * Gemini's `models/{model}:streamGenerateContent`).
+   */
+  path(request: ChatRequest, stream: boolean): string;
   /** Headers sent with every request, credentials included. */
   readonly headers: Record<string, string>;
+  /**
+   * Headers that depend on the request itself, added to `headers` as it is sent: a signature over
+   * it (AWS's SigV4) rather than a key.
+   */
+  sign?(request: SignableRequest): Promise<Record<string, string>>;
+  /** The media type of its streams when they are not `text/event-stream` (Bedrock's binary event stream). */
+  readonly streamMediaType?: string;
   requestBody(request: ChatRequest, stream: boolean): string;
   parseCompletion(json: unknown): ParsedCompletion;
   readStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<WireStreamEvent>;

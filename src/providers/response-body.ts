@@ -57,7 +57,12 @@ export function parseJsonBody(text: string, provider: string): unknown {
  */
 export function streamEvents(response: UpstreamResponse, format: WireFormat, provider: string) {
   const type = mediaType(response.headers["content-type"]);
-  if (type === "" || type === "text/event-stream" || type === "text/plain") {
+  if (
+    type === "" ||
+    type === "text/event-stream" ||
+    type === "text/plain" ||
+    type === format.streamMediaType
+  ) {
     return format.readStream(response.body.iterator({ destroyOnReturn: false }));
   }
   if (type === "application/json") return completionAsEvents(response.body, format, provider);

@@ -41,7 +41,7 @@ export function createAnthropicProvider(
   }
   const { name, defaultMaxTokens } = options;
   const format: WireFormat = {
-    path: "/v1/messages",
+    path: () => "/v1/messages",
     headers,
     requestBody: (request, stream) => messagesBody(request, stream, defaultMaxTokens, name),
     parseCompletion: (json) => parseMessage(json, name),

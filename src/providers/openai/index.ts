@@ -36,7 +36,7 @@ export function createOpenAIProvider(
   if (options.project) headers["openai-project"] = options.project;
   const { name } = options;
   const format: WireFormat = {
-    path: "/chat/completions",
+    path: () => "/chat/completions",
     headers,
     requestBody: (request, stream) => chatCompletionBody(request, stream, name),
     parseCompletion: (json) => parseChatCompletion(json, name),
