@@ -1,3 +1,5 @@
+import { OPENAI_PRESETS, type OpenAIPreset } from "../providers/openai/presets.js";
+
 /**
  * The configuration with no file: the embedded demo upstream serves model "demo" (no keys, no
  * network), and each provider whose key is in the environment serves `<provider>/<model>`
@@ -13,6 +15,14 @@ export function defaultConfigDocument(env: NodeJS.ProcessEnv): {
   }
   if (env.ANTHROPIC_API_KEY) {
     providers.anthropic = { type: "anthropic", api_key_env: "ANTHROPIC_API_KEY", passthrough_models: true };
+  }
+  // Azure needs its resource too: `azure/<deployment>`, as the openai SDK's AzureOpenAI reads them.
+  if (env.AZURE_OPENAI_API_KEY && env.AZURE_OPENAI_ENDPOINT) {
+    providers.azure = { type: "azure-openai", api_key_env: "AZURE_OPENAI_API_KEY", passthrough_models: true };
+  }
+  // `groq/<model>`, `mistral/<model>`, ...: each preset whose key is set.
+  for (const [name, preset] of Object.entries(OPENAI_PRESETS) as [string, OpenAIPreset][]) {
+    if (preset.keyEnv && env[preset.keyEnv]) providers[name] = { type: name, passthrough_models: true };
   }
   return { providers, models: { demo: { deployments: [{ provider: "demo", model: "demo" }] } } };
 }

@@ -4,7 +4,7 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { defaultConfigDocument, withDefaults } from "./defaults.js";
 import { outsideProblems } from "./outside-checks.js";
-import { ConfigSchema, type GatewayConfig } from "./schema.js";
+import { ConfigSchema, type GatewayConfig, PROVIDER_TYPES } from "./schema.js";
 
 /** A config that cannot be used; its message names each mistake by its path in the file. */
 export class ConfigError extends Error {
@@ -116,7 +116,7 @@ function describe(issue: z.core.$ZodIssue): string {
       return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
     case "invalid_union":
       return "discriminator" in issue
-        ? "unknown type (expected one of: demo, openai, anthropic)"
+        ? `unknown type (expected one of: ${PROVIDER_TYPES.join(", ")})`
         : issue.message;
     default:
       return issue.message;

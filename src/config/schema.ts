@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { OPENAI_PRESET_NAMES } from "../providers/openai/presets.js";
 import { KeysSchema, StoreSchema } from "./access-schema.js";
 import { byteSize, duration } from "./duration.js";
 
@@ -188,10 +189,44 @@ const AnthropicProviderSchema = z
   })
   .strict();
 
+const AzureOpenAIProviderSchema = z
+  .object({
+    type: z.literal("azure-openai"),
+    /** The resource's endpoint, e.g. https://my-resource.openai.azure.com. Default AZURE_OPENAI_ENDPOINT. */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * A dated API version (`2024-10-21`, `2025-04-01-preview`): deployment URLs, each deployment's
+     * `model` its Azure deployment name; or `v1` for the v1 API. Default OPENAI_API_VERSION, else 2024-10-21.
+     */
+    api_version: z
+      .string()
+      .regex(/^(v1|\d{4}-\d{2}-\d{2}(-preview)?)$/, 'must be a dated version like "2024-10-21", or "v1"')
+      .optional(),
+    /** How the key is sent: `api-key` (a resource key, default) or `bearer` (a Microsoft Entra ID token). */
+    auth: z.enum(["api-key", "bearer"]).default("api-key"),
+    ...httpProviderFields,
+  })
+  .strict();
+
+/** An OpenAI-compatible service by name (src/providers/openai/presets.ts): its base URL and key variable preset. */
+const PresetProviderSchema = z
+  .object({
+    type: z.enum(OPENAI_PRESET_NAMES),
+    /** Default: the preset's. */
+    base_url: z.url({ protocol: /^https?$/ }).optional(),
+    ...httpProviderFields,
+  })
+  .strict();
+
+/** Every provider `type`, as a mistaken one is told. */
+export const PROVIDER_TYPES = ["demo", "openai", "anthropic", "azure-openai", ...OPENAI_PRESET_NAMES];
+
 export const ProviderSchema = z.discriminatedUnion("type", [
   DemoProviderSchema,
   OpenAIProviderSchema,
   AnthropicProviderSchema,
+  AzureOpenAIProviderSchema,
+  PresetProviderSchema,
 ]);
 
 const DeploymentSchema = z

@@ -3,8 +3,10 @@ import type { ProviderConfig } from "../config/schema.js";
 import type { DemoUpstream } from "../demo/demo-upstream.js";
 import type { OriginOptions, OriginRegistry } from "../upstream/upstream-pools.js";
 import { ANTHROPIC_DEFAULT_BASE_URL, createAnthropicProvider } from "./anthropic/index.js";
+import { AZURE_DEFAULT_API_VERSION, createAzureOpenAIProvider } from "./azure-openai/index.js";
 import { createDemoProvider } from "./demo/index.js";
 import { createOpenAIProvider, OPENAI_DEFAULT_BASE_URL } from "./openai/index.js";
+import { OPENAI_PRESETS, type OpenAIPreset } from "./openai/presets.js";
 import type { Provider } from "./provider.js";
 import { registerSecret } from "./redact-secrets.js";
 
@@ -34,41 +36,104 @@ export function createProviders(
       if (upstream) providers.set(name, createDemoProvider(name, upstream, pools, config.pool));
       continue;
     }
-    const apiKey = readKey(name, config.api_key_env, env, problems);
-    const common = { name, apiKey, headers: config.headers };
     const originOptions: OriginOptions = {
       ...(config.pool ? { pool: config.pool } : {}),
       ...(config.ca_file
         ? { ca: readConfiguredFile(config.ca_file, `providers.${name}.ca_file`, problems) }
         : {}),
     };
-    const provider =
-      config.type === "openai"
-        ? createOpenAIProvider(
-            {
-              ...common,
-              baseUrl: config.base_url ?? env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL,
-              organization: config.organization,
-              project: config.project,
-            },
-            pools,
-            originOptions,
-          )
-        : createAnthropicProvider(
-            {
-              ...common,
-              baseUrl: config.base_url ?? env.ANTHROPIC_BASE_URL ?? ANTHROPIC_DEFAULT_BASE_URL,
-              version: config.version,
-              auth: config.auth,
-              defaultMaxTokens: config.default_max_tokens,
-            },
-            pools,
-            originOptions,
-          );
+    const provider = createHttpProvider(name, config, pools, originOptions, env, problems);
+    if (provider === undefined) continue;
     providers.set(name, provider);
     if (config.passthrough_models) passthrough.add(name);
   }
   return { providers, passthrough };
+}
+
+/** A provider reached over HTTP, by its type; undefined when its config names what is not there. */
+function createHttpProvider(
+  name: string,
+  config: Exclude<ProviderConfig, { type: "demo" }>,
+  pools: OriginRegistry,
+  originOptions: OriginOptions,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Provider | undefined {
+  const common = { name, headers: config.headers };
+  switch (config.type) {
+    case "openai":
+      return createOpenAIProvider(
+        {
+          ...common,
+          apiKey: readKey(name, config.api_key_env, env, problems),
+          baseUrl: config.base_url ?? env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL,
+          organization: config.organization,
+          project: config.project,
+        },
+        pools,
+        originOptions,
+      );
+    case "anthropic":
+      return createAnthropicProvider(
+        {
+          ...common,
+          apiKey: readKey(name, config.api_key_env, env, problems),
+          baseUrl: config.base_url ?? env.ANTHROPIC_BASE_URL ?? ANTHROPIC_DEFAULT_BASE_URL,
+          version: config.version,
+          auth: config.auth,
+          defaultMaxTokens: config.default_max_tokens,
+        },
+        pools,
+        originOptions,
+      );
+    case "azure-openai": {
+      const endpoint = fromEnv(name, "endpoint", config.endpoint, "AZURE_OPENAI_ENDPOINT", env, problems);
+      const apiVersion = config.api_version ?? env.OPENAI_API_VERSION ?? AZURE_DEFAULT_API_VERSION;
+      const apiKey = readKey(name, config.api_key_env, env, problems);
+      if (endpoint === undefined) return undefined;
+      return createAzureOpenAIProvider(
+        { ...common, apiKey, endpoint, auth: config.auth, apiVersion },
+        pools,
+        originOptions,
+      );
+    }
+    default: {
+      const preset: OpenAIPreset = OPENAI_PRESETS[config.type];
+      return createOpenAIProvider(
+        {
+          ...common,
+          apiKey: readKey(name, config.api_key_env ?? preset.keyEnv, env, problems),
+          baseUrl: config.base_url ?? preset.baseUrl,
+          dialect: preset.dialect,
+        },
+        pools,
+        originOptions,
+      );
+    }
+  }
+}
+
+/**
+ * A URL the config may leave to an environment variable (as the provider's own SDK reads it);
+ * neither set, or the variable not a URL, is a problem by the setting's path.
+ */
+function fromEnv(
+  provider: string,
+  setting: string,
+  configured: string | undefined,
+  variable: string,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): string | undefined {
+  if (configured !== undefined) return configured;
+  const value = env[variable];
+  if (value && URL.canParse(value)) return value;
+  problems.push(
+    value
+      ? `providers.${provider}.${setting}: ${variable} is not a URL: "${value}"`
+      : `providers.${provider}.${setting}: not set, and ${variable} is not set either`,
+  );
+  return undefined;
 }
 
 function readKey(

@@ -37,8 +37,12 @@ export interface Upstream {
 }
 
 export interface ProviderSpec {
-  type: "openai" | "anthropic";
-  /** Its origin becomes base_url (with `/v1` for OpenAI), its certificate the provider's ca_file. */
+  /** "openai", "anthropic", "azure-openai", or an OpenAI-compatible preset ("groq", ...). */
+  type: string;
+  /**
+   * Its origin becomes where the provider sends (base_url, with `/v1` for OpenAI; an Azure
+   * resource's endpoint), its certificate the provider's ca_file.
+   */
   upstream: Upstream;
   /** Put in an environment variable named by api_key_env; absent sends no key at all. */
   apiKey?: string;
@@ -81,9 +85,12 @@ export async function startProviderGateway(options: ProviderGatewayOptions): Pro
   const env: NodeJS.ProcessEnv = {};
   const providers: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(options.providers)) {
+    const { origin } = spec.upstream;
     const provider: Record<string, unknown> = {
       type: spec.type,
-      base_url: spec.type === "openai" ? `${spec.upstream.origin}/v1` : spec.upstream.origin,
+      ...(spec.type === "azure-openai"
+        ? { endpoint: origin }
+        : { base_url: spec.type === "anthropic" ? origin : `${origin}/v1` }),
       passthrough_models: true,
       ...spec.settings,
     };

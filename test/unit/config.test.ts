@@ -42,7 +42,7 @@ describe("parseConfig names each mistake by its path", () => {
     },
     {
       mistake: "an unknown provider type",
-      document: { providers: { local: { type: "ollama" } } },
+      document: { providers: { local: { type: "llamafile" } } },
       problem: KNOWN_TYPES_LISTED,
     },
     {

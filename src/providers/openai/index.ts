@@ -2,6 +2,7 @@ import type { OriginOptions, OriginRegistry } from "../../upstream/upstream-pool
 import { HttpProvider } from "../http-provider.js";
 import type { Provider, WireFormat } from "../provider.js";
 import { httpError } from "./errors.js";
+import type { ChatDialect } from "./presets.js";
 import { chatCompletionBody } from "./request.js";
 import { parseChatCompletion } from "./response.js";
 import { readChatStream } from "./stream.js";
@@ -18,6 +19,8 @@ export interface OpenAIProviderOptions {
   project?: string | undefined;
   /** Extra headers for OpenAI-compatible servers that want them. */
   headers?: Record<string, string> | undefined;
+  /** Where the server's Chat Completions differ from OpenAI's (a preset's). */
+  dialect?: ChatDialect | undefined;
 }
 
 /** OpenAI's chat completions API, and every server that speaks it (vLLM, Ollama, the demo, ...). */
@@ -34,11 +37,11 @@ export function createOpenAIProvider(
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
   if (options.organization) headers["openai-organization"] = options.organization;
   if (options.project) headers["openai-project"] = options.project;
-  const { name } = options;
+  const { name, dialect } = options;
   const format: WireFormat = {
     path: () => "/chat/completions",
     headers,
-    requestBody: (request, stream) => chatCompletionBody(request, stream, name),
+    requestBody: (request, stream) => chatCompletionBody(request, stream, name, dialect),
     parseCompletion: (json) => parseChatCompletion(json, name),
     readStream: (body) => readChatStream(body, name),
     httpError: (status, text, responseHeaders) => httpError(status, text, responseHeaders, name),

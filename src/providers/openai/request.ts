@@ -1,13 +1,19 @@
 import type { ChatRequest, ResponseFormat, ToolChoice, ToolDefinition } from "../provider.js";
 import { unsupported } from "../unsupported-field.js";
 import { chatMessages } from "./messages.js";
+import type { ChatDialect } from "./presets.js";
 
 /**
  * The body of `POST /chat/completions` for a ChatRequest. Only what the caller set is sent: an
  * unset field is left out, never sent as null. A field Chat Completions has no place for is
  * refused, naming it, rather than dropped.
  */
-export function chatCompletionBody(request: ChatRequest, stream: boolean, provider: string): string {
+export function chatCompletionBody(
+  request: ChatRequest,
+  stream: boolean,
+  provider: string,
+  dialect: ChatDialect = {},
+): string {
   if (request.reasoningBudgetTokens !== undefined) {
     throw unsupported(provider, "reasoning_budget_tokens", "OpenAI's API takes reasoning_effort instead");
   }
@@ -27,9 +33,11 @@ export function chatCompletionBody(request: ChatRequest, stream: boolean, provid
     parallel_tool_calls: request.parallelToolCalls,
     response_format: request.responseFormat && responseFormat(request.responseFormat),
     reasoning_effort: request.reasoningEffort,
-    seed: request.seed,
+    [dialect.seedField ?? "seed"]: request.seed,
     user: request.user,
-    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+    ...(stream
+      ? { stream: true, ...(dialect.usageUnasked ? {} : { stream_options: { include_usage: true } }) }
+      : {}),
   });
 }
 

@@ -19,6 +19,8 @@ import {
 export interface FakeOpenAIOptions extends FakeUpstreamOptions {
   /** The key to accept as `Authorization: Bearer <key>`. */
   apiKey: string;
+  /** What a compatible server takes in place of OpenAI's fields (Mistral: random_seed for seed). */
+  fields?: { add?: string[]; remove?: string[] };
 }
 
 /** OpenAI's error `type` and `code` by status, and a message in OpenAI's words. */
@@ -78,8 +80,8 @@ interface WireMessage {
 }
 
 /** What OpenAI refuses with a 400 in a body that parsed: an unknown field, a tool turn out of place. */
-function requestProblem(body: Record<string, unknown>): string | undefined {
-  const unknown = Object.keys(body).find((key) => !REQUEST_FIELDS.has(key));
+function requestProblem(body: Record<string, unknown>, fields: Set<string>): string | undefined {
+  const unknown = Object.keys(body).find((key) => !fields.has(key));
   if (unknown !== undefined) return `Unrecognized request argument supplied: ${unknown}`;
   const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
   for (const field of ["tool_choice", "parallel_tool_calls"]) {
@@ -116,8 +118,12 @@ function maskKey(key: string): string {
  * flavours, and OpenAI's error bodies. Script it with `respondWith(...)`.
  */
 export class FakeOpenAI extends FakeUpstream<OpenAIAnswer> {
+  private readonly fields: Set<string>;
+
   constructor(private readonly config: FakeOpenAIOptions) {
     super(config);
+    const { add = [], remove = [] } = config.fields ?? {};
+    this.fields = new Set([...REQUEST_FIELDS, ...add].filter((field) => !remove.includes(field)));
   }
 
   protected check(request: RecordedRequest): Reply | undefined {
@@ -138,6 +144,11 @@ export class FakeOpenAI extends FakeUpstream<OpenAIAnswer> {
       const message = `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`;
       return jsonReply(401, openAIErrorBody(401, undefined, message), headers);
     }
+    return this.bodyProblem(request, headers);
+  }
+
+  /** What OpenAI refuses in the body of a request it routed and authenticated. */
+  protected bodyProblem(request: RecordedRequest, headers: Record<string, string>): Reply | undefined {
     const body = request.body as { model?: unknown; messages?: unknown } | undefined;
     if (!body)
       return jsonReply(
@@ -154,7 +165,7 @@ export class FakeOpenAI extends FakeUpstream<OpenAIAnswer> {
         headers,
       );
     }
-    const problem = requestProblem(body as Record<string, unknown>);
+    const problem = requestProblem(body as Record<string, unknown>, this.fields);
     return problem === undefined
       ? undefined
       : jsonReply(400, openAIErrorBody(400, undefined, problem), headers);
@@ -163,10 +174,10 @@ export class FakeOpenAI extends FakeUpstream<OpenAIAnswer> {
   protected answer(request: RecordedRequest, scenario: OpenAIAnswer | ErrorScenario | undefined): Reply {
     const headers = this.commonHeaders();
     if (scenario?.kind === "error") {
-      const body = scenario.body ?? openAIErrorBody(scenario.status, scenario.type, scenario.message);
+      const body = scenario.body ?? this.errorBody(scenario);
       return jsonReply(scenario.status, body, { ...headers, ...errorHeaders(scenario) });
     }
-    const answer = scenario ?? { kind: "answer" };
+    const answer = scenario ?? this.defaultAnswer();
     const body = request.body as OpenAIRequestBody & { stream?: boolean };
     const plan = planOpenAI(body, answer);
     const streamed = answer.kind === "stream" || (answer.kind === "answer" && body.stream === true);
@@ -174,7 +185,17 @@ export class FakeOpenAI extends FakeUpstream<OpenAIAnswer> {
     return { ...jsonReply(200, completionJson(plan), headers), pacing: answer };
   }
 
-  private commonHeaders(): Record<string, string> {
+  /** The error body for a scripted error that brings none: OpenAI's. */
+  protected errorBody(scenario: ErrorScenario): object {
+    return openAIErrorBody(scenario.status, scenario.type, scenario.message);
+  }
+
+  /** The answer when none is scripted. */
+  protected defaultAnswer(): OpenAIAnswer {
+    return { kind: "answer" };
+  }
+
+  protected commonHeaders(): Record<string, string> {
     return {
       "x-request-id": `req_${randomBytes(16).toString("hex")}`,
       "openai-processing-ms": "1",

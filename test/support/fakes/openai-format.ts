@@ -31,6 +31,8 @@ export interface OpenAIAnswer extends Pacing {
   errorAfterEvents?: number;
   /** The in-band error's message. */
   errorMessage?: string;
+  /** Azure's content filter stopping the answer: this finish reason instead of the planned one. */
+  finishReason?: "content_filter";
 }
 
 export const DEFAULT_TOOL_CALLS: OpenAIToolCall[] = [
@@ -52,7 +54,7 @@ export interface OpenAIPlan {
   toolCalls: (OpenAIToolCall & { id: string })[];
   /** The reasoning's tokens, streamed before the answer. */
   reasoning: string[];
-  finishReason: "stop" | "length" | "tool_calls";
+  finishReason: "stop" | "length" | "tool_calls" | "content_filter";
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   cachedTokens: number;
   includeUsage: boolean;
@@ -91,7 +93,7 @@ export function planOpenAI(request: OpenAIRequestBody, answer: Partial<OpenAIAns
     tokens,
     toolCalls: tools.map((call) => ({ ...call, id: randomId("call_") })),
     reasoning,
-    finishReason: tools.length ? "tool_calls" : limited.cut ? "length" : "stop",
+    finishReason: answer.finishReason ?? (tools.length ? "tool_calls" : limited.cut ? "length" : "stop"),
     usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
     cachedTokens: Math.min(answer.cachedTokens ?? 0, prompt),
     includeUsage: request.stream_options?.include_usage === true || flavour === "openrouter",
