@@ -1,3 +1,4 @@
+import { OPENAI_PRESETS, type OpenAIPreset, type OpenAIPresetName } from "../providers/openai/presets.js";
 import { readConfiguredFile } from "./configured-file.js";
 
 /**
@@ -22,9 +23,13 @@ export function outsideProblems(
   for (const [name, value] of Object.entries(asRecord(root.providers))) {
     const provider = asRecord(value);
     if (provider.type === "demo") continue;
-    const variable = provider.api_key_env;
+    // A preset's key is read from its service's variable unless the file names another.
+    const preset = OPENAI_PRESETS[provider.type as OpenAIPresetName] as OpenAIPreset | undefined;
+    const variable = provider.api_key_env ?? preset?.keyEnv;
     if (typeof variable === "string" && variable !== "" && !env[variable])
       problems.push(`providers.${name}.api_key_env: the environment variable ${variable} is not set`);
+    if (provider.type === "azure-openai" && provider.endpoint === undefined && !env.AZURE_OPENAI_ENDPOINT)
+      problems.push(`providers.${name}.endpoint: not set, and AZURE_OPENAI_ENDPOINT is not set either`);
     readable(provider.ca_file, `providers.${name}.ca_file`);
   }
   return problems;

@@ -43,6 +43,8 @@ const expected = [
   "  providers.openai-eu.api_key_env: the environment variable OPENAI_EU_KEY is not set",
   "  providers.vllm.ca_file: cannot read /etc/ssl/private-ca.pem (ENOENT)",
   "  providers.anthropic.api_key_env: the environment variable ANTHROPIC_API_KEY is not set",
+  "  providers.azure.api_key_env: the environment variable AZURE_OPENAI_API_KEY is not set",
+  "  providers.groq.api_key_env: the environment variable GROQ_API_KEY is not set",
 ];
 
 test("check-config names every problem of the README's full example at once, exit 2", async () => {
