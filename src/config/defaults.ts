@@ -1,3 +1,4 @@
+import { GEMINI_KEY_ENV } from "../providers/gemini/index.js";
 import { OPENAI_PRESETS, type OpenAIPreset } from "../providers/openai/presets.js";
 
 /**
@@ -20,6 +21,10 @@ export function defaultConfigDocument(env: NodeJS.ProcessEnv): {
   if (env.AZURE_OPENAI_API_KEY && env.AZURE_OPENAI_ENDPOINT) {
     providers.azure = { type: "azure-openai", api_key_env: "AZURE_OPENAI_API_KEY", passthrough_models: true };
   }
+  if (env[GEMINI_KEY_ENV]) providers.gemini = { type: "gemini", passthrough_models: true };
+  // `bedrock/<modelId>`, signed with the credentials and region the AWS SDKs read.
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY && (env.AWS_REGION || env.AWS_DEFAULT_REGION))
+    providers.bedrock = { type: "bedrock", passthrough_models: true };
   // `groq/<model>`, `mistral/<model>`, ...: each preset whose key is set.
   for (const [name, preset] of Object.entries(OPENAI_PRESETS) as [string, OpenAIPreset][]) {
     if (preset.keyEnv && env[preset.keyEnv]) providers[name] = { type: name, passthrough_models: true };

@@ -208,6 +208,45 @@ const AzureOpenAIProviderSchema = z
   })
   .strict();
 
+const GeminiProviderSchema = z
+  .object({
+    type: z.literal("gemini"),
+    /** Where the API lives. Default GEMINI_BASE_URL, else https://generativelanguage.googleapis.com. */
+    base_url: z.url({ protocol: /^https?$/ }).optional(),
+    /** The API version in the path. Default v1beta: system instructions, JSON Schema output and thinking are there. */
+    api_version: z
+      .string()
+      .regex(/^v\d+(alpha|beta)?\d*$/, 'must be a version like "v1beta" or "v1"')
+      .optional(),
+    ...httpProviderFields,
+  })
+  .strict();
+
+/** What an AWS-signed provider shares with the others: not a key, which AWS's signature replaces. */
+const { api_key_env: _notForAws, ...signedProviderFields } = httpProviderFields;
+
+const BedrockProviderSchema = z
+  .object({
+    type: z.literal("bedrock"),
+    /** The AWS region. Default AWS_REGION, else AWS_DEFAULT_REGION. */
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like "us-east-1"')
+      .optional(),
+    /**
+     * Where Bedrock Runtime lives. Default AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else AWS_ENDPOINT_URL,
+     * else https://bedrock-runtime.<region>.amazonaws.com.
+     */
+    base_url: z.url({ protocol: /^https?$/ }).optional(),
+    /** The variables holding the credentials, named as the AWS SDKs read them by default. */
+    access_key_id_env: z.string().min(1).default("AWS_ACCESS_KEY_ID"),
+    secret_access_key_env: z.string().min(1).default("AWS_SECRET_ACCESS_KEY"),
+    /** Temporary credentials' session token; used when set. */
+    session_token_env: z.string().min(1).default("AWS_SESSION_TOKEN"),
+    ...signedProviderFields,
+  })
+  .strict();
+
 /** An OpenAI-compatible service by name (src/providers/openai/presets.ts): its base URL and key variable preset. */
 const PresetProviderSchema = z
   .object({
@@ -219,13 +258,22 @@ const PresetProviderSchema = z
   .strict();
 
 /** Every provider `type`, as a mistaken one is told. */
-export const PROVIDER_TYPES = ["demo", "openai", "anthropic", "azure-openai", ...OPENAI_PRESET_NAMES];
+export const PROVIDER_TYPES = [
+  "demo",
+  "openai",
+  "anthropic",
+  "azure-openai",
+  "gemini",
+  ...OPENAI_PRESET_NAMES,
+];
 
 export const ProviderSchema = z.discriminatedUnion("type", [
   DemoProviderSchema,
   OpenAIProviderSchema,
   AnthropicProviderSchema,
   AzureOpenAIProviderSchema,
+  GeminiProviderSchema,
+  BedrockProviderSchema,
   PresetProviderSchema,
 ]);
 

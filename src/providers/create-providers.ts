@@ -4,7 +4,9 @@ import type { DemoUpstream } from "../demo/demo-upstream.js";
 import type { OriginOptions, OriginRegistry } from "../upstream/upstream-pools.js";
 import { ANTHROPIC_DEFAULT_BASE_URL, createAnthropicProvider } from "./anthropic/index.js";
 import { AZURE_DEFAULT_API_VERSION, createAzureOpenAIProvider } from "./azure-openai/index.js";
+import { bedrockDefaultBaseUrl, createBedrockProvider } from "./bedrock/index.js";
 import { createDemoProvider } from "./demo/index.js";
+import { createGeminiProvider, GEMINI_DEFAULT_BASE_URL, GEMINI_KEY_ENV } from "./gemini/index.js";
 import { createOpenAIProvider, OPENAI_DEFAULT_BASE_URL } from "./openai/index.js";
 import { OPENAI_PRESETS, type OpenAIPreset } from "./openai/presets.js";
 import type { Provider } from "./provider.js";
@@ -97,6 +99,43 @@ function createHttpProvider(
         originOptions,
       );
     }
+    case "gemini":
+      return createGeminiProvider(
+        {
+          ...common,
+          apiKey: readKey(name, config.api_key_env ?? GEMINI_KEY_ENV, env, problems),
+          baseUrl: config.base_url ?? env.GEMINI_BASE_URL ?? GEMINI_DEFAULT_BASE_URL,
+          apiVersion: config.api_version,
+        },
+        pools,
+        originOptions,
+      );
+    case "bedrock": {
+      const region = config.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+      if (region === undefined)
+        problems.push(`providers.${name}.region: not set, and AWS_REGION is not set either`);
+      const accessKeyId = readCredential(name, "access_key_id_env", config.access_key_id_env, env, problems);
+      const secretAccessKey = readCredential(
+        name,
+        "secret_access_key_env",
+        config.secret_access_key_env,
+        env,
+        problems,
+      );
+      if (region === undefined || accessKeyId === undefined || secretAccessKey === undefined)
+        return undefined;
+      const baseUrl =
+        config.base_url ??
+        env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ??
+        env.AWS_ENDPOINT_URL ??
+        bedrockDefaultBaseUrl(region);
+      const sessionToken = env[config.session_token_env] || undefined;
+      return createBedrockProvider(
+        { ...common, baseUrl, region, credentials: { accessKeyId, secretAccessKey, sessionToken } },
+        pools,
+        originOptions,
+      );
+    }
     default: {
       const preset: OpenAIPreset = OPENAI_PRESETS[config.type];
       return createOpenAIProvider(
@@ -134,6 +173,20 @@ function fromEnv(
       : `providers.${provider}.${setting}: not set, and ${variable} is not set either`,
   );
   return undefined;
+}
+
+/** An AWS credential from the variable the config names; registered as a secret by the signer. */
+function readCredential(
+  provider: string,
+  setting: string,
+  variable: string,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): string | undefined {
+  const value = env[variable];
+  if (!value)
+    problems.push(`providers.${provider}.${setting}: the environment variable ${variable} is not set`);
+  return value || undefined;
 }
 
 function readKey(

@@ -1,5 +1,6 @@
-// Upstream error messages may quote a key ("Incorrect API key provided: sk-ab***yz").
-const KEY_LIKE = /\b(sk-[A-Za-z0-9_*.-]{6,}|sk-ant-[A-Za-z0-9_*.-]{6,}|Bearer\s+[A-Za-z0-9_*.-]{6,})/g;
+// Upstream error messages may quote a key ("Incorrect API key provided: sk-ab***yz"); Google's begin AIza.
+const KEY_LIKE =
+  /\b(sk-[A-Za-z0-9_*.-]{6,}|sk-ant-[A-Za-z0-9_*.-]{6,}|Bearer\s+[A-Za-z0-9_*.-]{6,}|AIza[A-Za-z0-9_-]{30,})/g;
 
 /** The configured keys themselves: a key of any shape (Azure's are 32 hex digits) is removed too. */
 const knownSecrets = new Set<string>();

@@ -14,18 +14,25 @@ export interface ProviderErrorReport {
   headers?: IncomingHttpHeaders;
   /** True when the error arrived inside a stream that had answered 200. */
   inStream?: boolean;
+  /**
+   * The status whose meaning applies, when the provider's error type says more than its status:
+   * Bedrock's ModelErrorException comes as 424, and is the model failing, not the request.
+   */
+  meaning?: number | undefined;
+  /** How long the body asks callers to wait (Google's RetryInfo), in ms; it comes before any header's. */
+  retryAfterMs?: number | undefined;
 }
 
 /** A provider's error as a GatewayError: `openai rate_limit_exceeded: Slow down (HTTP 429)`, secrets removed. */
 export function upstreamHttpError(report: ProviderErrorReport): GatewayError {
-  const { kind, retryable } = classifyStatus(report.status);
+  const { kind, retryable } = classifyStatus(report.meaning ?? report.status);
   const what = [report.type, report.message].filter(Boolean).join(": ") || "error";
   const where = report.inStream ? "in the stream" : `HTTP ${report.status}`;
   return new GatewayError(kind, `${report.provider} ${redactSecrets(what)} (${where})`, {
     retryable,
     status: report.status,
     reason: report.inStream ? "UPSTREAM_STREAM_ERROR" : `UPSTREAM_HTTP_${report.status}`,
-    retryAfterMs: report.headers ? retryAfterMs(report.headers) : undefined,
+    retryAfterMs: report.retryAfterMs ?? (report.headers ? retryAfterMs(report.headers) : undefined),
   });
 }
 
@@ -55,6 +62,23 @@ const ERROR_TYPE_STATUS: Record<string, number> = {
   server_error: 500,
   timeout_error: 504,
   overloaded_error: 529,
+  // Google's canonical codes (google.rpc.Code), as Gemini's errors name them in `status`.
+  INVALID_ARGUMENT: 400,
+  FAILED_PRECONDITION: 400,
+  OUT_OF_RANGE: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  ABORTED: 409,
+  ALREADY_EXISTS: 409,
+  RESOURCE_EXHAUSTED: 429,
+  CANCELLED: 499,
+  INTERNAL: 500,
+  UNKNOWN: 500,
+  DATA_LOSS: 500,
+  UNIMPLEMENTED: 501,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
 };
 
 /** The status an error type stands for; 500 for a type no provider documents. */

@@ -12,9 +12,11 @@ import { type FakeAzureOpenAI, startFakeAzureOpenAI } from "../support/fakes/fak
 import { tokenize, trustingAgent, trustingFetch } from "../support/fakes/index.js";
 import {
   collectStream,
+  expectOnePooledConnection,
   gatewayClient,
   generateRequest,
   lastRequest,
+  openAIApiTexts,
   type ProviderGateway,
   startProviderGateway,
   streamRequest,
@@ -193,21 +195,16 @@ describe("Azure OpenAI: its settings, its refusals, the OpenAI API and cancellat
     );
   });
 
-  it("serves the OpenAI API from it, streaming", async () => {
-    fake.respondWith({ kind: "stream", flavour: "azure", text: TEXT });
-    const response = await fetch(`${gw.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: "user", content: PROMPT }] }),
-    });
-    const body = await response.text();
-    const text = body
-      .split("\n")
-      .filter((line) => line.startsWith("data: {"))
-      .map((line) => JSON.parse(line.slice(6)).choices?.[0]?.delta?.content ?? "")
-      .join("");
-    expect(text).toBe(TEXT);
-    expect(body.trimEnd().endsWith("data: [DONE]")).toBe(true);
+  it("serves the OpenAI API from it, unary and streaming", async () => {
+    fake.respondWith(
+      { kind: "answer", flavour: "azure", text: TEXT },
+      { kind: "stream", flavour: "azure", text: TEXT },
+    );
+    expect(await openAIApiTexts(gw.url, MODEL)).toEqual({ unary: TEXT, streamed: TEXT, done: true });
+  });
+
+  it("PoolStats shows the calls sharing one pooled connection", async () => {
+    await expectOnePooledConnection(gw.client, fake.origin, 6);
   });
 
   it("a cancelled stream resets its upstream HTTP/2 stream", async () => {

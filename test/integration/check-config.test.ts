@@ -22,7 +22,8 @@ function readmeFullExample(): string {
 function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env))
-    if (/^(OPENAI_|ANTHROPIC_|WEAVER_|HOST$|PORT$)/.test(name) || name.endsWith("_KEY")) delete env[name];
+    if (/^(OPENAI_|ANTHROPIC_|AZURE_|GEMINI_|AWS_|WEAVER_|HOST$|PORT$)/.test(name) || name.endsWith("_KEY"))
+      delete env[name];
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -45,6 +46,9 @@ const expected = [
   "  providers.anthropic.api_key_env: the environment variable ANTHROPIC_API_KEY is not set",
   "  providers.azure.api_key_env: the environment variable AZURE_OPENAI_API_KEY is not set",
   "  providers.groq.api_key_env: the environment variable GROQ_API_KEY is not set",
+  "  providers.gemini.api_key_env: the environment variable GEMINI_API_KEY is not set",
+  "  providers.bedrock.access_key_id_env: the environment variable AWS_ACCESS_KEY_ID is not set",
+  "  providers.bedrock.secret_access_key_env: the environment variable AWS_SECRET_ACCESS_KEY is not set",
 ];
 
 test("check-config names every problem of the README's full example at once, exit 2", async () => {

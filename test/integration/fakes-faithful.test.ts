@@ -1,8 +1,21 @@
 import { once } from "node:events";
+import { Agent as HttpsAgent } from "node:https";
 import Anthropic, { APIError as AnthropicAPIError } from "@anthropic-ai/sdk";
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+  type ConverseStreamOutput,
+} from "@aws-sdk/client-bedrock-runtime";
+import { ApiError as GeminiApiError, GoogleGenAI } from "@google/genai";
+import { NodeHttp2Handler, NodeHttpHandler } from "@smithy/node-http-handler";
 import OpenAI, { type APIError as OpenAIAPIError } from "openai";
 import { type Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_REASONING } from "../support/fakes/bedrock-format.js";
+import { type FakeBedrock, startFakeBedrock } from "../support/fakes/fake-bedrock.js";
+import { type FakeGemini, startFakeGemini } from "../support/fakes/fake-gemini.js";
+import { DEFAULT_FUNCTION_CALL, DEFAULT_GEMINI_THOUGHT } from "../support/fakes/gemini-format.js";
 import {
   DEFAULT_TEXT,
   DEFAULT_THINKING,
@@ -406,6 +419,134 @@ describe("fake Anthropic, through the official @anthropic-ai/sdk", () => {
   });
 });
 
+describe("fake Gemini, through the official @google/genai SDK", () => {
+  let fake: FakeGemini;
+  const make = (http2: boolean, apiKey = KEY) =>
+    new GoogleGenAI({
+      apiKey,
+      httpOptions: {
+        baseUrl: fake.origin,
+        // The gateway's version; SDK 3.3 defaults to v1, which the fake serves too.
+        apiVersion: "v1beta",
+        // The fake's certificate, trusted through undici's fetch; no retries, so each call is one request.
+        fetch: trustingFetch(agentFor(fake, http2)),
+        retryOptions: { attempts: 1 },
+      },
+    });
+
+  beforeAll(async () => {
+    fake = await startFakeGemini({ apiKey: KEY });
+  });
+  afterAll(() => fake.close());
+
+  it("answers generateContent with the exact text, finish reason and usage", async () => {
+    fake.respondWith({ kind: "answer", text: TEXT, cachedTokens: 2 });
+    const response = await make(true).models.generateContent({ model: "gemini-fake", contents: PROMPT });
+    expect(response.text).toBe(TEXT);
+    expect(response.candidates?.[0]?.finishReason).toBe("STOP");
+    expect(response.usageMetadata).toMatchObject({
+      promptTokenCount: 4 + 2,
+      candidatesTokenCount: 5,
+      cachedContentTokenCount: 2,
+      totalTokenCount: 11,
+    });
+    expect(response.responseId).toMatch(/^\w{22}$/);
+    const request = fake.requests.at(-1);
+    expect(request).toMatchObject({ path: "/v1beta/models/gemini-fake:generateContent", httpVersion: "2.0" });
+    expect(request?.headers["x-goog-api-key"]).toBe(KEY);
+  });
+
+  it("streams generateContentStream over HTTP/1.1 in pieces through multi-byte characters", async () => {
+    const text = "Grüße aus Köln 👋 — fin.";
+    fake.respondWith({ kind: "answer", text, wordsPerChunk: 1, chunkBytes: 5 });
+    let streamed = "";
+    let last: { finishReason?: string } | undefined;
+    for await (const chunk of await make(false).models.generateContentStream({
+      model: "gemini-fake",
+      contents: PROMPT,
+    })) {
+      streamed += chunk.text ?? "";
+      last = chunk.candidates?.[0] ?? last;
+    }
+    expect(streamed).toBe(text);
+    expect(last?.finishReason).toBe("STOP");
+    expect(fake.requests.at(-1)).toMatchObject({
+      path: "/v1beta/models/gemini-fake:streamGenerateContent?alt=sse",
+      httpVersion: "1.1",
+    });
+  });
+
+  it("gives thoughts and function calls as the SDK reads them", async () => {
+    fake.respondWith({ kind: "answer", flavour: "thinking", text: TEXT });
+    const thought = await make(true).models.generateContent({
+      model: "gemini-fake",
+      contents: PROMPT,
+      config: { thinkingConfig: { includeThoughts: true, thinkingBudget: 1024 } },
+    });
+    expect(thought.text).toBe(TEXT);
+    expect(thought.candidates?.[0]?.content?.parts?.[0]).toEqual({
+      text: DEFAULT_GEMINI_THOUGHT,
+      thought: true,
+    });
+    expect(thought.usageMetadata?.thoughtsTokenCount).toBeGreaterThan(0);
+    fake.respondWith({ kind: "answer", flavour: "function-call" });
+    const called = await make(true).models.generateContent({ model: "gemini-fake", contents: PROMPT });
+    expect(called.functionCalls).toEqual([DEFAULT_FUNCTION_CALL]);
+  });
+
+  it("surfaces HTTP errors and an in-stream error chunk as the SDK's ApiError", async () => {
+    fake.respondWith({ kind: "error", status: 429, retryAfter: 12 });
+    const limited = await make(true)
+      .models.generateContent({ model: "gemini-fake", contents: PROMPT })
+      .catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(GeminiApiError);
+    expect(limited).toMatchObject({ status: 429 });
+    const detail = JSON.parse((limited as Error).message).error;
+    expect(detail).toMatchObject({ code: 429, status: "RESOURCE_EXHAUSTED" });
+    expect(detail.details).toContainEqual({
+      "@type": "type.googleapis.com/google.rpc.RetryInfo",
+      retryDelay: "12s",
+    });
+    const wrong = await make(true, "AIzaWrongKey-0000000000000000000000000")
+      .models.generateContent({ model: "gemini-fake", contents: PROMPT })
+      .catch((e: unknown) => e);
+    expect(wrong).toMatchObject({ status: 400 });
+    expect((wrong as Error).message).toContain("API_KEY_INVALID");
+    fake.respondWith({ kind: "stream", flavour: "error-chunk", wordsPerChunk: 1, errorAfterEvents: 2 });
+    let text = "";
+    const consume = async () => {
+      for await (const chunk of await make(true).models.generateContentStream({
+        model: "gemini-fake",
+        contents: PROMPT,
+      }))
+        text += chunk.text ?? "";
+    };
+    await expect(consume()).rejects.toMatchObject({ status: 503 });
+    expect(text).toBe("Hello from");
+  });
+
+  it("refuses what Google refuses: an unknown field, a bad role", async () => {
+    const raw = (body: object) =>
+      undiciFetch(`${fake.origin}/v1beta/models/gemini-fake:generateContent`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-goog-api-key": KEY },
+        body: JSON.stringify(body),
+        dispatcher: agentFor(fake, true),
+      });
+    const unknown = await raw({ contents: [{ role: "user", parts: [{ text: "hi" }] }], max_tokens: 5 });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({
+      error: {
+        code: 400,
+        status: "INVALID_ARGUMENT",
+        message: expect.stringContaining('Unknown name "max_tokens"'),
+      },
+    });
+    const role = await raw({ contents: [{ role: "assistant", parts: [{ text: "hi" }] }] });
+    expect(await role.json()).toMatchObject({ error: { message: "Please use a valid role: user, model." } });
+  });
+});
+
 describe("transport options", () => {
   const body = JSON.stringify({ model: "m", max_tokens: 5, messages: [{ role: "user", content: PROMPT }] });
   const headers = { "x-api-key": KEY, "anthropic-version": "2023-06-01", "content-type": "application/json" };
@@ -430,5 +571,159 @@ describe("transport options", () => {
     expect(response.status).toBe(200);
     expect(fake).toMatchObject({ connections: 1, requestCount: 1 });
     await fake.close();
+  });
+});
+
+describe("fake Bedrock Runtime, through the official @aws-sdk/client-bedrock-runtime", () => {
+  const credentials = {
+    accessKeyId: "ASIAIOSFODNN7EXAMPLE",
+    secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    sessionToken: "IQoJb3JpZ2luX2VjEXAMPLEsessionTOKENvalue0123456789abcdef",
+  };
+  const region = "us-west-2";
+  const modelId = "anthropic.claude-3-5-haiku-20241022-v1:0";
+  const messages = [{ role: "user" as const, content: [{ text: "Say hello to me" }] }];
+  const text = "Hello world, from a fake.";
+  let fake: FakeBedrock;
+  const clients: BedrockRuntimeClient[] = [];
+  const client = (http2: boolean, secretAccessKey = credentials.secretAccessKey) => {
+    const requestHandler = http2
+      ? new NodeHttp2Handler({ nodeHttp2ConnectOptions: { ca: fake.ca } })
+      : new NodeHttpHandler({ httpsAgent: new HttpsAgent({ ca: fake.ca }) });
+    const made = new BedrockRuntimeClient({
+      region,
+      endpoint: fake.origin,
+      credentials: { ...credentials, secretAccessKey },
+      requestHandler,
+      maxAttempts: 1,
+    });
+    clients.push(made);
+    return made;
+  };
+
+  beforeAll(async () => {
+    fake = await startFakeBedrock({ credentials, region });
+  });
+  afterAll(async () => {
+    for (const made of clients) made.destroy();
+    await fake.close();
+  });
+
+  it.each([
+    ["HTTP/2", true, "2.0"],
+    ["HTTP/1.1", false, "1.1"],
+  ])(
+    "Converse over %s: the SDK's signature verifies, and it reads text, stop reason and usage",
+    async (_, http2, version) => {
+      fake.respondWith({ kind: "answer", text, cacheReadTokens: 7, cacheWriteTokens: 11 });
+      const verified = fake.verifiedSignatures;
+      const response = await client(http2).send(
+        new ConverseCommand({
+          modelId,
+          messages,
+          system: [{ text: "Be brief" }],
+          inferenceConfig: { maxTokens: 50 },
+        }),
+      );
+      expect(fake.verifiedSignatures).toBe(verified + 1);
+      expect(response.output?.message).toEqual({ role: "assistant", content: [{ text }] });
+      expect(response.stopReason).toBe("end_turn");
+      // 6 prompt words; inputTokens leaves the cache out, totalTokens counts it.
+      expect(response.usage).toEqual({
+        inputTokens: 6,
+        outputTokens: 5,
+        totalTokens: 6 + 5 + 7 + 11,
+        cacheReadInputTokens: 7,
+        cacheWriteInputTokens: 11,
+      });
+      const request = fake.requests.at(-1);
+      expect(request).toMatchObject({ method: "POST", httpVersion: version });
+      expect(request?.path).toBe(`/model/${encodeURIComponent(modelId)}/converse`);
+      expect(request?.headers).toMatchObject({ "x-amz-security-token": credentials.sessionToken });
+      expect(request?.body).toMatchObject({ messages, inferenceConfig: { maxTokens: 50 } });
+    },
+  );
+
+  it("Converse with tools and thinking: the SDK reads toolUse and reasoningContent", async () => {
+    fake.respondWith({ kind: "answer", flavour: "tool-use", redactedReasoning: "AAECAw==" });
+    const response = await client(true).send(
+      new ConverseCommand({
+        modelId,
+        messages,
+        toolConfig: {
+          tools: [{ toolSpec: { name: "get_weather", inputSchema: { json: { type: "object" } } } }],
+        },
+        additionalModelRequestFields: { thinking: { type: "enabled", budget_tokens: 1024 } },
+      }),
+    );
+    expect(response.stopReason).toBe("tool_use");
+    const content = response.output?.message?.content ?? [];
+    expect(content[0]?.reasoningContent?.reasoningText).toMatchObject({ text: DEFAULT_REASONING });
+    expect(content[1]?.reasoningContent?.redactedContent).toEqual(new Uint8Array([0, 1, 2, 3]));
+    expect(content.at(-1)?.toolUse).toMatchObject({
+      toolUseId: expect.stringMatching(/^tooluse_/),
+      name: "get_weather",
+    });
+  });
+
+  it.each([
+    ["HTTP/2", true],
+    ["HTTP/1.1", false],
+  ])("ConverseStream over %s: the SDK decodes every event of the binary stream", async (_, http2) => {
+    fake.respondWith({ kind: "answer", text, flavour: "tool-use", chunkBytes: 7 });
+    const response = await client(http2).send(
+      new ConverseStreamCommand({
+        modelId,
+        messages,
+        toolConfig: {
+          tools: [{ toolSpec: { name: "get_weather", inputSchema: { json: { type: "object" } } } }],
+        },
+      }),
+    );
+    const events: ConverseStreamOutput[] = [];
+    for await (const event of response.stream ?? []) events.push(event);
+    const kinds = events.map((e) => Object.keys(e).find((k) => k !== "$unknown"));
+    expect(kinds[0]).toBe("messageStart");
+    expect(kinds.slice(-2)).toEqual(["messageStop", "metadata"]);
+    const deltas = events.flatMap((e) => (e.contentBlockDelta ? [e.contentBlockDelta.delta] : []));
+    expect(deltas.map((d) => d?.text ?? "").join("")).toBe(text);
+    expect(deltas.map((d) => d?.toolUse?.input ?? "").join("")).toBe("{}");
+    expect(events.find((e) => e.contentBlockStart)?.contentBlockStart?.start?.toolUse?.name).toBe(
+      "get_weather",
+    );
+    expect(events.at(-2)?.messageStop?.stopReason).toBe("tool_use");
+    expect(events.at(-1)?.metadata?.usage).toMatchObject({ inputTokens: 4, outputTokens: 5 + 2 }); // `{` and `}`
+  });
+
+  it("an exception event mid-stream is the SDK's ThrottlingException", async () => {
+    fake.respondWith({ kind: "answer", text, exceptionAfterEvents: 3, exceptionMessage: "Slow down" });
+    const response = await client(true).send(new ConverseStreamCommand({ modelId, messages }));
+    const texts: string[] = [];
+    const error = await (async () => {
+      for await (const event of response.stream ?? []) texts.push(event.contentBlockDelta?.delta?.text ?? "");
+    })().catch((caught: unknown) => caught);
+    expect(texts.join("")).toBe("Hello world,");
+    expect(error).toMatchObject({ name: "ThrottlingException", message: "Slow down" });
+  });
+
+  it("an error status is the SDK's typed exception, with Bedrock's message", async () => {
+    fake.respondWith({ kind: "error", status: 400, message: "The model ID is invalid." });
+    const error = await client(false)
+      .send(new ConverseCommand({ modelId, messages }))
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      name: "ValidationException",
+      message: "The model ID is invalid.",
+      $metadata: { httpStatusCode: 400 },
+    });
+  });
+
+  it("a signature made with the wrong secret is refused with AWS's InvalidSignatureException", async () => {
+    const refused = fake.refusedSignatures.length;
+    const error = await client(true, "not-the-secret-key-0123456789")
+      .send(new ConverseCommand({ modelId, messages }))
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "InvalidSignatureException", $metadata: { httpStatusCode: 403 } });
+    expect(fake.refusedSignatures).toHaveLength(refused + 1);
   });
 });

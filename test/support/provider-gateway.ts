@@ -5,7 +5,7 @@ import { Writable } from "node:stream";
 import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import {
   GatewayService,
   type GenerateRequest,
@@ -37,7 +37,7 @@ export interface Upstream {
 }
 
 export interface ProviderSpec {
-  /** "openai", "anthropic", "azure-openai", or an OpenAI-compatible preset ("groq", ...). */
+  /** "openai", "anthropic", "azure-openai", "gemini", "bedrock", or an OpenAI-compatible preset ("groq", ...). */
   type: string;
   /**
    * Its origin becomes where the provider sends (base_url, with `/v1` for OpenAI; an Azure
@@ -48,6 +48,8 @@ export interface ProviderSpec {
   apiKey?: string;
   /** Any other provider settings: organization, project, auth, version, headers, pool, ... */
   settings?: Record<string, unknown>;
+  /** Variables the provider reads besides its key (a Bedrock provider's credentials). */
+  env?: Record<string, string>;
 }
 
 export interface ProviderGatewayOptions {
@@ -90,7 +92,7 @@ export async function startProviderGateway(options: ProviderGatewayOptions): Pro
       type: spec.type,
       ...(spec.type === "azure-openai"
         ? { endpoint: origin }
-        : { base_url: spec.type === "anthropic" ? origin : `${origin}/v1` }),
+        : { base_url: ["anthropic", "gemini", "bedrock"].includes(spec.type) ? origin : `${origin}/v1` }),
       passthrough_models: true,
       ...spec.settings,
     };
@@ -103,6 +105,7 @@ export async function startProviderGateway(options: ProviderGatewayOptions): Pro
       env[variable] = spec.apiKey;
       provider.api_key_env = variable;
     }
+    Object.assign(env, spec.env);
     providers[name] = provider;
   }
   const config = parseConfig({
@@ -262,4 +265,44 @@ export function lastRequest(fake: { requests: RecordedRequest[] }): RecordedRequ
   const request = fake.requests.at(-1);
   if (request === undefined) throw new Error("the fake received no request");
   return request;
+}
+
+/**
+ * Asserts what PoolStats says of one origin after the calls so far: every one of them (`atLeast`
+ * or more) on a single pooled connection, each after the first on it reused.
+ */
+export async function expectOnePooledConnection(client: GatewayClient, origin: string, atLeast: number) {
+  const stats = await client.poolStats({});
+  const counters = stats.origins.find((o) => o.origin === origin)?.counters;
+  expect(Number(counters?.requestsTotal)).toBeGreaterThanOrEqual(atLeast);
+  expect(Number(counters?.connectionsCreatedTotal)).toBe(1);
+  expect(Number(counters?.requestsOnReusedConnections)).toBe(Number(counters?.requestsTotal) - 1);
+}
+
+/**
+ * The OpenAI API's answer for `model`, unary and streamed: the text of each (the stream's deltas
+ * joined), and whether the stream ended with `[DONE]`.
+ */
+export async function openAIApiTexts(
+  url: string,
+  model: string,
+): Promise<{ unary: string | undefined; streamed: string; done: boolean }> {
+  const ask = (stream: boolean) =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model, stream, messages: [{ role: "user", content: "Say hello to me" }] }),
+    });
+  const unary = (await (await ask(false)).json()) as { choices?: { message?: { content?: string } }[] };
+  const body = await (await ask(true)).text();
+  const streamed = body
+    .split("\n")
+    .filter((line) => line.startsWith("data: {"))
+    .map((line) => JSON.parse(line.slice(6)).choices?.[0]?.delta?.content ?? "")
+    .join("");
+  return {
+    unary: unary.choices?.[0]?.message?.content,
+    streamed,
+    done: body.trimEnd().endsWith("data: [DONE]"),
+  };
 }

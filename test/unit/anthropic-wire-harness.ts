@@ -1,5 +1,6 @@
 import { createAnthropicProvider } from "../../src/providers/anthropic/index.js";
-import type { ChatMessage, ChatRequest, Provider } from "../../src/providers/provider.js";
+import type { ChatRequest, Provider } from "../../src/providers/provider.js";
+import { chatRequest, userTurn } from "../support/chat-request.js";
 import { type FakeAnthropic, startFakeAnthropic } from "../support/fakes/index.js";
 import { providerOverFake, streamOf } from "../support/provider-over-fake.js";
 
@@ -7,15 +8,9 @@ export const KEY = "sk-ant-wire-0123456789";
 export const PROVIDER = "anthropic-wire";
 export const MAX_TOKENS = 4096;
 
-export const user = (text: string): ChatMessage => ({ role: "user", content: [{ type: "text", text }] });
+export const user = userTurn;
 
-export const chat = (fields: Partial<ChatRequest> = {}): ChatRequest => ({
-  model: "claude-x",
-  messages: [user("Say hello")],
-  stop: [],
-  tools: [],
-  ...fields,
-});
+export const chat = (fields: Partial<ChatRequest> = {}): ChatRequest => chatRequest("claude-x", fields);
 
 /** The Anthropic provider over a fake Anthropic, TLS HTTP/2; see providerOverFake. */
 export function anthropicOverFake(): { fake: () => FakeAnthropic; provider: () => Provider } {

@@ -1,5 +1,6 @@
 import type { OriginOptions, OriginRegistry } from "../../upstream/upstream-pools.js";
 import { HttpProvider } from "../http-provider.js";
+import { jsonHeaders } from "../json-headers.js";
 import type { Provider, WireFormat } from "../provider.js";
 import { httpError } from "./errors.js";
 import { messagesBody } from "./request.js";
@@ -29,16 +30,12 @@ export function createAnthropicProvider(
   pools: OriginRegistry,
   originOptions: OriginOptions = {},
 ): Provider {
-  const headers: Record<string, string> = {
-    ...options.headers,
-    "content-type": "application/json",
-    accept: "application/json",
+  const headers = jsonHeaders(options.headers, {
     "anthropic-version": options.version,
-  };
-  if (options.apiKey) {
-    if (options.auth === "bearer") headers.authorization = `Bearer ${options.apiKey}`;
-    else headers["x-api-key"] = options.apiKey;
-  }
+    ...(options.auth === "bearer"
+      ? { authorization: options.apiKey && `Bearer ${options.apiKey}` }
+      : { "x-api-key": options.apiKey }),
+  });
   const { name, defaultMaxTokens } = options;
   const format: WireFormat = {
     path: () => "/v1/messages",

@@ -1,12 +1,10 @@
-import { invalidField } from "../../errors/gateway-error.js";
+import { parseDataUrl } from "../data-url.js";
 import type { ChatMessage, ChatRequest, ContentPart, ImageSource, ToolChoice } from "../provider.js";
-import { unsupported } from "../unsupported-field.js";
+import { toolInput } from "../tool-input.js";
+import { toTurns } from "../turns.js";
+import { refuseMinimalEffortAndJsonObject, unsupported } from "../unsupported-field.js";
 
 type Block = Record<string, unknown>;
-interface Turn {
-  role: "user" | "assistant";
-  content: string | Block[];
-}
 
 /**
  * The body of `POST /v1/messages`: the system prompt at the top level, max_tokens always sent,
@@ -31,7 +29,12 @@ export function messagesBody(
     model: request.model,
     // A thinking budget counts against max_tokens, which must exceed it: unset, room is made for both.
     max_tokens: request.maxTokens ?? defaultMaxTokens + (request.reasoningBudgetTokens ?? 0),
-    messages: toTurns(request.messages),
+    messages: toTurns<Block, string | Block[]>(request.messages, {
+      toolResult,
+      userBlocks: (parts) => parts.flatMap(toBlocks),
+      user: contentOf,
+      assistant: assistantContent,
+    }),
     system: request.system,
     temperature: request.temperature,
     top_p: request.topP,
@@ -48,46 +51,10 @@ export function messagesBody(
   });
 }
 
-/**
- * `seed` has no Anthropic field. OpenAI's `minimal` effort has no counterpart in
- * output_config.effort (low, medium, high, ...). json_object has none either: structured outputs
- * take a schema whose objects must say `additionalProperties: false`, so no schema allows any object.
- */
+/** `seed` has no Anthropic field; nor have `minimal` effort and json_object. */
 function refuseUnsupported(request: ChatRequest, provider: string): void {
   if (request.seed !== undefined) throw unsupported(provider, "seed", "the Messages API has no seed");
-  if (request.reasoningEffort === "minimal")
-    throw unsupported(provider, "reasoning_effort minimal", "its effort levels are low, medium and high");
-  if (request.responseFormat?.type === "json_object")
-    throw unsupported(
-      provider,
-      "response_format json_object",
-      "its structured outputs need a JSON schema: use json_schema",
-    );
-}
-
-/**
- * The conversation as Messages API turns. Tool results answer in a user turn, before anything
- * else in it: consecutive tool messages and a user message right after them become ONE turn.
- */
-function toTurns(messages: ChatMessage[]): Turn[] {
-  const turns: Turn[] = [];
-  let toolTurn: Block[] | undefined;
-  for (const message of messages) {
-    if (message.role === "tool") {
-      const result = toolResult(message);
-      if (toolTurn) toolTurn.push(result);
-      else {
-        toolTurn = [result];
-        turns.push({ role: "user", content: toolTurn });
-      }
-      continue;
-    }
-    if (message.role === "user" && toolTurn) toolTurn.push(...message.content.flatMap(toBlocks));
-    else if (message.role === "user") turns.push({ role: "user", content: contentOf(message.content) });
-    else turns.push({ role: "assistant", content: assistantContent(message) });
-    toolTurn = undefined;
-  }
-  return turns;
+  refuseMinimalEffortAndJsonObject(request, provider);
 }
 
 /** A lone text part goes as a string, as the API allows; anything else as blocks. */
@@ -104,14 +71,9 @@ function toBlocks(part: ContentPart): Block[] {
 }
 
 function imageSource(image: ImageSource): Block {
-  if ("base64" in image) return { type: "base64", media_type: image.mediaType, data: image.base64 };
-  const data = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(image.url);
-  if (!data) return { type: "url", url: image.url };
-  const [, mediaType = "", parameters = "", payload = ""] = data;
-  const base64 = parameters.split(";").includes("base64")
-    ? payload
-    : Buffer.from(decodeURIComponent(payload), "utf8").toString("base64");
-  return { type: "base64", media_type: mediaType, data: base64 };
+  const inline = "base64" in image ? image : parseDataUrl(image.url);
+  if (!inline) return { type: "url", url: (image as { url: string }).url };
+  return { type: "base64", media_type: inline.mediaType, data: inline.base64 };
 }
 
 function toolResult(message: Extract<ChatMessage, { role: "tool" }>): Block {
@@ -143,19 +105,6 @@ function assistantContent(message: Extract<ChatMessage, { role: "assistant" }>):
     }),
   );
   return [...reasoning, ...message.content.flatMap(toBlocks), ...toolUses];
-}
-
-/** tool_use input is an object; the model wrote it as JSON text. */
-function toolInput(text: string, field: string): unknown {
-  let input: unknown;
-  try {
-    input = JSON.parse(text);
-  } catch {
-    throw invalidField(field, "must be a JSON object, and is not JSON");
-  }
-  if (typeof input !== "object" || input === null || Array.isArray(input))
-    throw invalidField(field, "must be a JSON object");
-  return input;
 }
 
 function toTool(tool: ChatRequest["tools"][number]): Block {

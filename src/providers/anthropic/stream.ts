@@ -1,6 +1,7 @@
 import { GatewayError } from "../../errors/gateway-error.js";
 import type { FinishReason, NonTextContent, WireStreamEvent } from "../provider.js";
 import { decodeSse, parseEventData } from "../sse-decoder.js";
+import { type OpenBlock as OpenBlockOf, StreamBlocks } from "../stream-blocks.js";
 import { streamError } from "./errors.js";
 import {
   type AnthropicStopDetails,
@@ -36,8 +37,7 @@ interface MessageStreamEvent {
   usage?: AnthropicUsage;
 }
 
-/** What a content block (by Anthropic's index, which counts every block) is in our terms. */
-type OpenBlock = { kind: "tool_call" | "reasoning"; index: number } | { kind: "text" | "other" };
+type OpenBlock = OpenBlockOf<"text" | "other">;
 
 /**
  * Turns a Messages API event stream into an id, content pieces and one finish event. Tool calls
@@ -51,13 +51,8 @@ export async function* readMessageStream(
   let finishReason: FinishReason = "unspecified";
   const usage: AnthropicUsage = {};
   const nonText = new Set<NonTextContent>();
-  const blocks = new Map<number, OpenBlock>();
-  const counts = { tool_call: 0, reasoning: 0 };
-  const open = (at: number, kind: "tool_call" | "reasoning") => {
-    const block = { kind, index: counts[kind]++ };
-    blocks.set(at, block);
-    return block.index;
-  };
+  const blocks = new StreamBlocks<"text" | "other">();
+  const open = (at: number, kind: "tool_call" | "reasoning") => blocks.open(at, kind);
   for await (const sse of decodeSse(body, provider)) {
     const event = parseEventData<MessageStreamEvent>(sse.data, provider);
     const at = event.index ?? -1;
@@ -82,7 +77,7 @@ export async function* readMessageStream(
         } else if (block.type === "redacted_thinking") {
           yield { type: "reasoning_delta", index: open(at, "reasoning"), redactedData: block.data ?? "" };
         } else {
-          blocks.set(at, { kind: block.type === "text" ? "text" : "other" });
+          blocks.mark(at, block.type === "text" ? "text" : "other");
           if (block.type === "text" && block.text) yield { type: "delta", text: block.text };
           const kind = nonTextKind(block.type);
           if (kind) nonText.add(kind);

@@ -1,5 +1,6 @@
 import type { OriginOptions, OriginRegistry } from "../../upstream/upstream-pools.js";
 import { HttpProvider } from "../http-provider.js";
+import { jsonHeaders } from "../json-headers.js";
 import { chatCompletionBody } from "../openai/request.js";
 import { parseChatCompletion } from "../openai/response.js";
 import { readChatStream } from "../openai/stream.js";
@@ -34,15 +35,12 @@ export function createAzureOpenAIProvider(
   pools: OriginRegistry,
   originOptions: OriginOptions = {},
 ): Provider {
-  const headers: Record<string, string> = {
-    ...options.headers,
-    "content-type": "application/json",
-    accept: "application/json",
-  };
-  if (options.apiKey) {
-    if (options.auth === "bearer") headers.authorization = `Bearer ${options.apiKey}`;
-    else headers["api-key"] = options.apiKey;
-  }
+  const headers = jsonHeaders(
+    options.headers,
+    options.auth === "bearer"
+      ? { authorization: options.apiKey && `Bearer ${options.apiKey}` }
+      : { "api-key": options.apiKey },
+  );
   const { name, apiVersion } = options;
   const version = encodeURIComponent(apiVersion);
   const format: WireFormat = {

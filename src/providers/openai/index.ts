@@ -1,5 +1,6 @@
 import type { OriginOptions, OriginRegistry } from "../../upstream/upstream-pools.js";
 import { HttpProvider } from "../http-provider.js";
+import { jsonHeaders } from "../json-headers.js";
 import type { Provider, WireFormat } from "../provider.js";
 import { httpError } from "./errors.js";
 import type { ChatDialect } from "./presets.js";
@@ -29,14 +30,11 @@ export function createOpenAIProvider(
   pools: OriginRegistry,
   originOptions: OriginOptions = {},
 ): Provider {
-  const headers: Record<string, string> = {
-    ...options.headers,
-    "content-type": "application/json",
-    accept: "application/json",
-  };
-  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-  if (options.organization) headers["openai-organization"] = options.organization;
-  if (options.project) headers["openai-project"] = options.project;
+  const headers = jsonHeaders(options.headers, {
+    authorization: options.apiKey && `Bearer ${options.apiKey}`,
+    "openai-organization": options.organization,
+    "openai-project": options.project,
+  });
   const { name, dialect } = options;
   const format: WireFormat = {
     path: () => "/chat/completions",

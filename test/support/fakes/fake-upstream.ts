@@ -61,6 +61,8 @@ export abstract class FakeUpstream<S extends { kind: string }> extends EventEmit
 
   /** Validates a request before any scenario is used (auth, path, required fields); a Reply rejects it. */
   protected abstract check(request: RecordedRequest): Reply | undefined;
+  /** Work `check` needs done first that cannot be synchronous (a signature's hashes); none by default. */
+  protected async verify(_request: RecordedRequest): Promise<void> {}
   /** Builds the reply for a provider scenario, an error scenario, or (undefined) the default answer. */
   protected abstract answer(request: RecordedRequest, scenario: S | ErrorScenario | undefined): Reply;
 
@@ -149,8 +151,10 @@ export abstract class FakeUpstream<S extends { kind: string }> extends EventEmit
       const request = record(req, Buffer.concat(chunks).toString("utf8"));
       this.requests.push(request);
       this.emit("request", request);
-      const reply = this.check(request) ?? this.replyFor(request);
-      void this.play(reply, req, res, stop.signal);
+      void this.verify(request).then(() => {
+        const reply = this.check(request) ?? this.replyFor(request);
+        return this.play(reply, req, res, stop.signal);
+      });
     });
   }
 
@@ -240,6 +244,7 @@ function record(req: IncomingMessage, rawBody: string): RecordedRequest {
     method,
     path: req.url ?? "",
     headers,
+    authority: String(req.headers[":authority"] ?? req.headers.host ?? ""),
     body,
     rawBody,
     httpVersion: req.httpVersion,

@@ -66,6 +66,8 @@ export interface RecordedRequest {
   path: string;
   /** Lower-case header names; HTTP/2 pseudo-headers (":path", ...) are left out. */
   headers: Record<string, string>;
+  /** HTTP/2's `:authority`, or HTTP/1.1's `host`: what a signature over `host` covers. */
+  authority: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   body: unknown;
   rawBody: string;
