@@ -21,26 +21,53 @@ const { values } = parseArgs({ options: { config: { type: "string" } } });
 try {
   const file = values.config ?? process.env.WEAVER_CONFIG;
   const config = loadConfig({ file, env: process.env });
-  if (cluster.isPrimary && config.server.workers > 1) await superviseWorkers(config, file, logger);
-  else if (cluster.isWorker)
-    await serve(config, file, logger.child({ worker: Number(process.env[WORKER_ENV]) }));
-  else await serve(config, file, logger);
+  // One of our own workers only when our primary says so: a process forked by another cluster
+  // parent (PM2's cluster mode) is a whole gateway, and has no primary of ours to ask.
+  const worker = cluster.isWorker ? process.env[WORKER_ENV] : undefined;
+  if (worker !== undefined)
+    await serve(config, file, logger.child({ worker: Number(worker) }), Number(worker));
+  else if (cluster.isPrimary && config.server.workers > 1) await superviseWorkers(config, file, logger);
+  else {
+    if (config.server.workers > 1)
+      logger.warn(
+        { workers: config.server.workers },
+        "server.workers is ignored: this process is itself a cluster worker (PM2's cluster mode?); it serves alone",
+      );
+    await serve(config, file, logger);
+  }
 } catch (error) {
   if (error instanceof ConfigError || error instanceof ListenError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);
   }
-  // The worker printed why; its code is the gateway's.
-  if (error instanceof WorkerStartError) process.exit(error.exitCode);
+  // A worker that exited printed why; one killed by a signal could not.
+  if (error instanceof WorkerStartError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(error.exitCode);
+  }
   logger.fatal({ err: error }, "weaver-gateway failed to start");
   process.exit(1);
 }
 
-/** Serves the gateway in this process: the whole of it, or one of `server.workers`. */
-async function serve(config: GatewayConfig, file: string | undefined, logger: Logger): Promise<void> {
-  const link = cluster.isWorker ? new WorkerLink(Number(process.env[WORKER_ENV])) : undefined;
+/** Serves the gateway in this process: the whole of it, or worker number `worker` of `server.workers`. */
+async function serve(
+  config: GatewayConfig,
+  file: string | undefined,
+  logger: Logger,
+  worker?: number,
+): Promise<void> {
+  // A SIGHUP while starting reloads once started, rather than killing the process (its default).
+  let reloadWhenStarted = false;
+  const onHangUp = () => {
+    reloadWhenStarted = true;
+  };
+  process.on("SIGHUP", onHangUp);
+  const link = worker === undefined ? undefined : new WorkerLink(worker);
   const gateway = await startGateway(config, { logger, workers: link });
   const reloader = new ConfigReloader({ file, gateway, logger });
+  process.off("SIGHUP", onHangUp);
+  process.on("SIGHUP", () => void reloader.reload("SIGHUP"));
+  if (reloadWhenStarted) void reloader.reload("SIGHUP");
   onStopSignal(async (signal) => {
     reloader.close();
     logger.info({ signal, drainTimeoutMs: config.server.drain_timeout }, "draining");
@@ -48,7 +75,6 @@ async function serve(config: GatewayConfig, file: string | undefined, logger: Lo
     await gateway.close();
     logger.info("stopped");
   });
-  process.on("SIGHUP", () => void reloader.reload("SIGHUP"));
   if (link) {
     logger.info({ pid: process.pid }, "worker ready");
     link.ready(gateway.url);
@@ -61,7 +87,10 @@ async function superviseWorkers(
   file: string | undefined,
   logger: Logger,
 ): Promise<void> {
-  const supervisor = new WorkerSupervisor(config.server.workers, logger, config.server.drain_timeout);
+  const { workers: count, host, port, drain_timeout: drainTimeoutMs } = config.server;
+  // A worker that keeps dying as it starts stops the gateway as SIGTERM would: the others drain.
+  const onGiveUp = () => process.kill(process.pid, "SIGTERM");
+  const supervisor = new WorkerSupervisor({ count, host, port, drainTimeoutMs, onGiveUp }, logger);
   // Until the workers listen a signal stops them too: none is left running without its primary.
   onStopSignal(async (signal) => {
     logger.info({ signal, drainTimeoutMs: config.server.drain_timeout }, "draining every worker");

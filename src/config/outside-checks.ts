@@ -1,3 +1,4 @@
+import { AZURE_KEY_ENV } from "../providers/azure-openai/index.js";
 import { GEMINI_KEY_ENV } from "../providers/gemini/index.js";
 import { OPENAI_PRESETS, type OpenAIPreset, type OpenAIPresetName } from "../providers/openai/presets.js";
 import { readConfiguredFile } from "./configured-file.js";
@@ -52,7 +53,7 @@ function awsProblems(name: string, provider: Record<string, unknown>, env: NodeJ
 }
 
 /** The key variables of provider types that read one unless the file names another. */
-const DEFAULT_KEY_ENV: Record<string, string> = { gemini: GEMINI_KEY_ENV };
+const DEFAULT_KEY_ENV: Record<string, string> = { gemini: GEMINI_KEY_ENV, "azure-openai": AZURE_KEY_ENV };
 
 const asRecord = (value: unknown): Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)

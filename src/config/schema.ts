@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { AZURE_API_VERSION } from "../providers/azure-openai/index.js";
 import { OPENAI_PRESET_NAMES } from "../providers/openai/presets.js";
 import { KeysSchema, StoreSchema } from "./access-schema.js";
 import { byteSize, duration } from "./duration.js";
@@ -200,7 +201,7 @@ const AzureOpenAIProviderSchema = z
      */
     api_version: z
       .string()
-      .regex(/^(v1|\d{4}-\d{2}-\d{2}(-preview)?)$/, 'must be a dated version like "2024-10-21", or "v1"')
+      .regex(AZURE_API_VERSION, 'must be a dated version like "2024-10-21", or "v1"')
       .optional(),
     /** How the key is sent: `api-key` (a resource key, default) or `bearer` (a Microsoft Entra ID token). */
     auth: z.enum(["api-key", "bearer"]).default("api-key"),
@@ -257,16 +258,6 @@ const PresetProviderSchema = z
   })
   .strict();
 
-/** Every provider `type`, as a mistaken one is told. */
-export const PROVIDER_TYPES = [
-  "demo",
-  "openai",
-  "anthropic",
-  "azure-openai",
-  "gemini",
-  ...OPENAI_PRESET_NAMES,
-];
-
 export const ProviderSchema = z.discriminatedUnion("type", [
   DemoProviderSchema,
   OpenAIProviderSchema,
@@ -276,6 +267,11 @@ export const ProviderSchema = z.discriminatedUnion("type", [
   BedrockProviderSchema,
   PresetProviderSchema,
 ]);
+
+/** Every provider `type`, as a mistaken one is told: read from the schema, so none is left out. */
+export const PROVIDER_TYPES: string[] = ProviderSchema.options.flatMap(({ shape }) =>
+  shape.type instanceof z.ZodEnum ? shape.type.options : [...shape.type.values].map(String),
+);
 
 const DeploymentSchema = z
   .object({

@@ -7,7 +7,10 @@ import {
 } from "prom-client";
 import type { WorkerReport, Workers } from "../workers/worker-messages.js";
 
-type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
+export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
+
+/** The number under which the counters of workers that died are reported: summed, not broken down. */
+export const RETIRED_WORKER = -1;
 
 /** A few of each worker's numbers, shown per worker beside the sums: where the load and memory went. */
 const BREAKDOWN = [
@@ -20,9 +23,10 @@ const BREAKDOWN = [
 
 /**
  * /metrics for a gateway of several workers: every worker's series summed as prom-client's cluster
- * aggregation does (so dashboards written for one process read the same), the pool reuse ratio
- * recomputed from the sums, and `weaver_worker_*` families with a `worker` label for the breakdown,
- * under names of their own so that no sum counts a worker twice.
+ * aggregation does (so dashboards written for one process read the same), with the counters of
+ * workers that died kept in (so a summed counter never falls, which Prometheus would read as a
+ * reset), the pool reuse ratio recomputed from the sums, and `weaver_worker_*` families with a
+ * `worker` label for the breakdown, under names of their own so that no sum counts a worker twice.
  */
 export async function summedExposition(workers: Workers): Promise<{ contentType: string; body: string }> {
   const reports = await workers.gather<WorkerMetrics>("metrics");
@@ -51,7 +55,24 @@ async function recomputeReuseRatio(summed: Registry<RegistryContentType>): Promi
   }
 }
 
-function breakdown(reports: WorkerReport<WorkerMetrics>[]): string {
+/** The metric types that only grow. */
+const GROWING = new Set(["counter", "histogram"]);
+
+/**
+ * What of a dead worker's metrics stays in the sums: its counters and histograms, which only grow
+ * (a gauge is a reading of now, gone with the worker), added to those of the workers before it.
+ */
+export async function retainCounters(
+  retired: WorkerMetrics | undefined,
+  last: WorkerMetrics,
+): Promise<WorkerMetrics> {
+  const growing = last.filter((metric) => GROWING.has(String(metric.type)));
+  const merged = AggregatorRegistry.aggregate(retired ? [retired, growing] : [growing]);
+  return (await merged.getMetricsAsJSON()) as WorkerMetrics;
+}
+
+function breakdown(all: WorkerReport<WorkerMetrics>[]): string {
+  const reports = all.filter(({ worker }) => worker !== RETIRED_WORKER);
   const lines: string[] = [];
   for (const name of BREAKDOWN) {
     const family = `weaver_worker_${name.slice("weaver_".length)}`;

@@ -3,7 +3,12 @@ import type { ProviderConfig } from "../config/schema.js";
 import type { DemoUpstream } from "../demo/demo-upstream.js";
 import type { OriginOptions, OriginRegistry } from "../upstream/upstream-pools.js";
 import { ANTHROPIC_DEFAULT_BASE_URL, createAnthropicProvider } from "./anthropic/index.js";
-import { AZURE_DEFAULT_API_VERSION, createAzureOpenAIProvider } from "./azure-openai/index.js";
+import {
+  AZURE_API_VERSION,
+  AZURE_DEFAULT_API_VERSION,
+  AZURE_KEY_ENV,
+  createAzureOpenAIProvider,
+} from "./azure-openai/index.js";
 import { bedrockDefaultBaseUrl, createBedrockProvider } from "./bedrock/index.js";
 import { createDemoProvider } from "./demo/index.js";
 import { createGeminiProvider, GEMINI_DEFAULT_BASE_URL, GEMINI_KEY_ENV } from "./gemini/index.js";
@@ -62,36 +67,38 @@ function createHttpProvider(
   problems: string[],
 ): Provider | undefined {
   const common = { name, headers: config.headers };
+  const key = (variable: string | undefined) => readKey(name, variable, env, problems);
+  const url = (setting: string, configured: string | undefined, variables: string[], fallback?: string) =>
+    readUrl({ provider: name, setting, configured, variables, fallback }, env, problems);
   switch (config.type) {
-    case "openai":
+    case "openai": {
+      const baseUrl = url("base_url", config.base_url, ["OPENAI_BASE_URL"], OPENAI_DEFAULT_BASE_URL);
+      const { organization, project } = config;
+      const apiKey = key(config.api_key_env);
+      if (baseUrl === undefined) return undefined;
       return createOpenAIProvider(
-        {
-          ...common,
-          apiKey: readKey(name, config.api_key_env, env, problems),
-          baseUrl: config.base_url ?? env.OPENAI_BASE_URL ?? OPENAI_DEFAULT_BASE_URL,
-          organization: config.organization,
-          project: config.project,
-        },
+        { ...common, apiKey, baseUrl, organization, project },
         pools,
         originOptions,
       );
-    case "anthropic":
+    }
+    case "anthropic": {
+      const baseUrl = url("base_url", config.base_url, ["ANTHROPIC_BASE_URL"], ANTHROPIC_DEFAULT_BASE_URL);
+      const { version, auth, default_max_tokens: defaultMaxTokens } = config;
+      const apiKey = key(config.api_key_env);
+      if (baseUrl === undefined) return undefined;
       return createAnthropicProvider(
-        {
-          ...common,
-          apiKey: readKey(name, config.api_key_env, env, problems),
-          baseUrl: config.base_url ?? env.ANTHROPIC_BASE_URL ?? ANTHROPIC_DEFAULT_BASE_URL,
-          version: config.version,
-          auth: config.auth,
-          defaultMaxTokens: config.default_max_tokens,
-        },
+        { ...common, apiKey, baseUrl, version, auth, defaultMaxTokens },
         pools,
         originOptions,
       );
+    }
     case "azure-openai": {
-      const endpoint = fromEnv(name, "endpoint", config.endpoint, "AZURE_OPENAI_ENDPOINT", env, problems);
+      const endpoint = url("endpoint", config.endpoint, ["AZURE_OPENAI_ENDPOINT"]);
       const apiVersion = config.api_version ?? env.OPENAI_API_VERSION ?? AZURE_DEFAULT_API_VERSION;
-      const apiKey = readKey(name, config.api_key_env, env, problems);
+      if (!AZURE_API_VERSION.test(apiVersion))
+        problems.push(`providers.${name}.api_version: OPENAI_API_VERSION is not a version: "${apiVersion}"`);
+      const apiKey = key(config.api_key_env ?? AZURE_KEY_ENV);
       if (endpoint === undefined) return undefined;
       return createAzureOpenAIProvider(
         { ...common, apiKey, endpoint, auth: config.auth, apiVersion },
@@ -99,36 +106,31 @@ function createHttpProvider(
         originOptions,
       );
     }
-    case "gemini":
+    case "gemini": {
+      const baseUrl = url("base_url", config.base_url, ["GEMINI_BASE_URL"], GEMINI_DEFAULT_BASE_URL);
+      const apiKey = key(config.api_key_env ?? GEMINI_KEY_ENV);
+      if (baseUrl === undefined) return undefined;
       return createGeminiProvider(
-        {
-          ...common,
-          apiKey: readKey(name, config.api_key_env ?? GEMINI_KEY_ENV, env, problems),
-          baseUrl: config.base_url ?? env.GEMINI_BASE_URL ?? GEMINI_DEFAULT_BASE_URL,
-          apiVersion: config.api_version,
-        },
+        { ...common, apiKey, baseUrl, apiVersion: config.api_version },
         pools,
         originOptions,
       );
+    }
     case "bedrock": {
       const region = config.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
       if (region === undefined)
         problems.push(`providers.${name}.region: not set, and AWS_REGION is not set either`);
-      const accessKeyId = readCredential(name, "access_key_id_env", config.access_key_id_env, env, problems);
-      const secretAccessKey = readCredential(
-        name,
-        "secret_access_key_env",
-        config.secret_access_key_env,
-        env,
-        problems,
+      const credential = (setting: string, variable: string) =>
+        readCredential(name, setting, variable, env, problems);
+      const accessKeyId = credential("access_key_id_env", config.access_key_id_env);
+      const secretAccessKey = credential("secret_access_key_env", config.secret_access_key_env);
+      const baseUrl = url(
+        "base_url",
+        config.base_url,
+        ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL"],
+        region && bedrockDefaultBaseUrl(region),
       );
-      if (region === undefined || accessKeyId === undefined || secretAccessKey === undefined)
-        return undefined;
-      const baseUrl =
-        config.base_url ??
-        env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ??
-        env.AWS_ENDPOINT_URL ??
-        bedrockDefaultBaseUrl(region);
+      if (!region || !accessKeyId || !secretAccessKey || !baseUrl) return undefined;
       const sessionToken = env[config.session_token_env] || undefined;
       return createBedrockProvider(
         { ...common, baseUrl, region, credentials: { accessKeyId, secretAccessKey, sessionToken } },
@@ -141,7 +143,7 @@ function createHttpProvider(
       return createOpenAIProvider(
         {
           ...common,
-          apiKey: readKey(name, config.api_key_env ?? preset.keyEnv, env, problems),
+          apiKey: key(config.api_key_env ?? preset.keyEnv),
           baseUrl: config.base_url ?? preset.baseUrl,
           dialect: preset.dialect,
         },
@@ -152,25 +154,31 @@ function createHttpProvider(
   }
 }
 
+/** Where a provider is reached: a URL setting of its config, and the variables its SDK reads instead. */
+interface UrlSetting {
+  provider: string;
+  setting: string;
+  configured: string | undefined;
+  /** Read in order; the first one set wins. */
+  variables: string[];
+  /** When none is set; none at all is a problem. */
+  fallback?: string | undefined;
+}
+
 /**
- * A URL the config may leave to an environment variable (as the provider's own SDK reads it);
- * neither set, or the variable not a URL, is a problem by the setting's path.
+ * The URL the config names, else the first of its variables that is set, else the fallback. A
+ * variable that is not an http(s) URL, or nothing at all, is a problem by the setting's path.
  */
-function fromEnv(
-  provider: string,
-  setting: string,
-  configured: string | undefined,
-  variable: string,
-  env: NodeJS.ProcessEnv,
-  problems: string[],
-): string | undefined {
+function readUrl(where: UrlSetting, env: NodeJS.ProcessEnv, problems: string[]): string | undefined {
+  const { provider, setting, configured, variables, fallback } = where;
   if (configured !== undefined) return configured;
-  const value = env[variable];
-  if (value && URL.canParse(value)) return value;
+  const variable = variables.find((name) => env[name]);
+  const value = variable === undefined ? fallback : env[variable];
+  if (value !== undefined && URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)) return value;
   problems.push(
-    value
-      ? `providers.${provider}.${setting}: ${variable} is not a URL: "${value}"`
-      : `providers.${provider}.${setting}: not set, and ${variable} is not set either`,
+    variable !== undefined
+      ? `providers.${provider}.${setting}: ${variable} is not an http(s) URL: "${value}"`
+      : `providers.${provider}.${setting}: not set, and ${variables.join(" or ")} is not set either`,
   );
   return undefined;
 }

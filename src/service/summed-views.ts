@@ -6,6 +6,7 @@ import type {
   ListModelsResponseSchema,
   PoolStatsResponseSchema,
 } from "../../gen/weaver/gateway/v1/gateway_pb.js";
+import { GatewayError } from "../errors/gateway-error.js";
 import type { HealthState } from "../router/deployment-health.js";
 import { type CountersSnapshot, type OriginSnapshot, sumCounters } from "../upstream/origin-counters.js";
 import type { WorkerReport } from "../workers/worker-messages.js";
@@ -47,6 +48,9 @@ export function summedPoolStats(
     pooling: same.every((o) => o.pooling),
     counters: sumCounters(same.map((o) => o.counters)),
   }));
+  // The asking worker always reports; none at all would be a bug, not a view to sum.
+  if (reports.length === 0)
+    throw new GatewayError("unavailable", "no worker of the gateway reported its pools");
   const startedAt = new Date(Math.max(...reports.map(({ value }) => value.startedAt.getTime())));
   const summed = poolStatsToProto(
     { totals: sumCounters(origins.map((o) => o.counters)), origins },

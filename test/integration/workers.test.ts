@@ -1,5 +1,6 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
+import { writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { createServer as createTcpServer, type Server } from "node:net";
 import { join } from "node:path";
@@ -7,10 +8,15 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, test, vi } from "vitest";
 import { FinishReason, GatewayService } from "../../gen/weaver/gateway/v1/gateway_pb.js";
 import { demoTokens } from "../../src/demo/demo-text.js";
-import { type GatewayProcess, runGatewayToExit, spawnGateway } from "../support/gateway-process.js";
+import {
+  type GatewayProcess,
+  runGatewayToExit,
+  spawnGateway,
+  writeConfigFile,
+} from "../support/gateway-process.js";
 
 // `server.workers: 2`, run as `npm start` runs it: a cluster primary and two worker processes on
 // one port, each with its own pools, whose admin views sum both whichever worker answers.
@@ -208,3 +214,131 @@ function promtool(text: string): Promise<{ code: number; output: string }> {
     child.stdin?.end(text);
   });
 }
+
+describe("workers while they warm up", () => {
+  // An upstream that accepts TCP and never answers the TLS handshake: a worker's warm-up of it
+  // takes its connect_timeout, a window in which the worker listens but is not yet ready.
+  let stalled: Server;
+  let gateway: GatewayProcess;
+  beforeAll(async () => {
+    stalled = createTcpServer((socket) => socket.on("error", () => {})).listen(0, "127.0.0.1");
+    await once(stalled, "listening");
+    const { port } = stalled.address() as { port: number };
+    gateway = await spawnGateway({
+      ...CONFIG,
+      providers: {
+        ...CONFIG.providers,
+        slow: { type: "openai", base_url: `https://127.0.0.1:${port}/v1`, pool: { connect_timeout: "2s" } },
+      },
+    });
+  }, PROCESS_TEST_TIMEOUT_MS);
+  afterAll(async () => {
+    await gateway?.dispose();
+    stalled?.close();
+  });
+
+  it(
+    "PoolStats counts a replacement that listens and warms, and a SIGHUP then does not kill it",
+    async () => {
+      const before = await newClient(gateway.url).poolStats({});
+      const victim = before.workers.find((w) => w.worker === 0)?.pid ?? 0;
+      process.kill(victim, "SIGKILL");
+      // From the moment its replacement is forked: a call on a connection handed to the worker as
+      // it was killed dies with it (its deadline ends it), which is not what is asked here.
+      await gateway.waitForLog((line) => line.msg === "worker exited; starting another in its place");
+      let ready = false;
+      const replaced = gateway
+        .waitForLog((line) => line.msg === "worker replaced" && line.worker === 0, 30_000)
+        .finally(() => {
+          ready = true;
+        });
+      // Asked again and again while the new worker 0 starts and warms: it answers, and is counted.
+      const failures: string[] = [];
+      let hungUp = false;
+      while (!ready) {
+        const pids = await newClient(gateway.url)
+          .poolStats({}, { timeoutMs: 10_000 })
+          .then((stats) => stats.workers.map((w) => w.pid))
+          .catch((error: unknown) => {
+            failures.push(String(error));
+            return [] as number[];
+          });
+        if (!hungUp && pids.length === 2 && !pids.includes(victim)) {
+          // The new worker is counted before it is ready: a SIGHUP now waits for it to be.
+          gateway.child.kill("SIGHUP");
+          hungUp = true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await replaced;
+      expect(failures).toEqual([]);
+      expect(hungUp).toBe(true);
+      await gateway.waitForLog((line) => line.msg === "config reloaded" && line.worker === 0, 10_000);
+      const exits = gateway.logs.filter(
+        (line) => line.msg === "worker exited; starting another in its place",
+      );
+      expect(exits).toHaveLength(1);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
+});
+
+test("a worker that keeps dying as it starts stops the gateway after a backoff, not in a loop", {
+  timeout: PROCESS_TEST_TIMEOUT_MS,
+}, async () => {
+  const gateway = await spawnGateway(CONFIG);
+  try {
+    const stats = await newClient(gateway.url).poolStats({});
+    // Every worker started from now on reads a file it cannot load.
+    writeFileSync(gateway.configFile, "server: { drain_timout: 5s }\n");
+    process.kill(stats.workers[0]?.pid ?? 0, "SIGKILL");
+    const exit = await gateway.exited;
+    expect(exit.code).toBe(0);
+    const waits = gateway.logs
+      .filter((line) => line.msg === "worker exited; starting another in its place")
+      .map((line) => line.waitMs);
+    // Once at once (it had been serving), then doubling while it cannot start.
+    expect(waits).toEqual([0, 1000, 2000, 4000]);
+    expect(gateway.logs).toContainEqual(
+      expect.objectContaining({ msg: "a worker keeps dying before it listens; stopping the gateway" }),
+    );
+    expect(gateway.stderr()).toContain('server: unknown key "drain_timout"');
+  } finally {
+    await gateway.dispose();
+  }
+});
+
+test("under another cluster parent (PM2's cluster mode) the gateway serves alone: no primary of ours to ask", {
+  timeout: PROCESS_TEST_TIMEOUT_MS,
+}, async () => {
+  const { file, remove } = writeConfigFile({ ...CONFIG, server: { ...CONFIG.server, workers: 1 } });
+  // A cluster primary that is not ours, forking the gateway as PM2 does.
+  const parent = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const cluster = require("node:cluster");
+       cluster.setupPrimary({ exec: "src/main.ts", execArgv: ["--import", "tsx"], args: ["--config", ${JSON.stringify(file)}] });
+       const worker = cluster.fork();
+       process.on("SIGTERM", () => worker.kill("SIGTERM"));`,
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "info" } },
+  );
+  try {
+    let stdout = "";
+    parent.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    await vi.waitFor(() => expect(stdout).toContain("weaver-gateway listening on"), { timeout: 30_000 });
+    const url = /"url":"([^"]+)"/.exec(stdout)?.[1] ?? "";
+    const startedAt = performance.now();
+    const stats = await newClient(url).poolStats({});
+    expect(performance.now() - startedAt).toBeLessThan(2_000);
+    expect(stats.workers).toEqual([]);
+    expect(Number(stats.totals?.requestsTotal)).toBeGreaterThan(0);
+  } finally {
+    parent.kill("SIGTERM");
+    await once(parent, "exit");
+    remove();
+  }
+});

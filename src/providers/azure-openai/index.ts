@@ -9,6 +9,10 @@ import { httpError } from "./errors.js";
 
 /** The newest generally available dated version of the data-plane API. */
 export const AZURE_DEFAULT_API_VERSION = "2024-10-21";
+/** A dated version (`2024-10-21`, `2025-04-01-preview`), or `v1`. */
+export const AZURE_API_VERSION = /^(v1|\d{4}-\d{2}-\d{2}(-preview)?)$/;
+/** Where the openai SDK's AzureOpenAI reads the key from: a provider reads it there unless told otherwise. */
+export const AZURE_KEY_ENV = "AZURE_OPENAI_API_KEY";
 /** The `api_version` that selects the v1 API (`/openai/v1/...`, no dated version, model in the body). */
 export const AZURE_V1 = "v1";
 
