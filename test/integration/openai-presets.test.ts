@@ -124,4 +124,26 @@ describe("a preset's key", () => {
   it("is not needed by a local server (ollama, vllm)", async () => {
     expect(await start({ local: { type: "ollama" }, gpu: { type: "vllm" } }, {})).toBe("started");
   });
+
+  it("and a base URL from the environment are named by path when they cannot be used", async () => {
+    const failure = await start(
+      { gemini: { type: "gemini" }, azure: { type: "azure-openai" } },
+      {
+        GEMINI_API_KEY: KEY,
+        GEMINI_BASE_URL: "generativelanguage.googleapis.com",
+        AZURE_OPENAI_ENDPOINT: "ftp://my-resource.openai.azure.com",
+        OPENAI_API_VERSION: "preview",
+      },
+    );
+    expect(failure).toContain(
+      'providers.gemini.base_url: GEMINI_BASE_URL is not an http(s) URL: "generativelanguage.googleapis.com"',
+    );
+    expect(failure).toContain(
+      'providers.azure.endpoint: AZURE_OPENAI_ENDPOINT is not an http(s) URL: "ftp://my-resource.openai.azure.com"',
+    );
+    expect(failure).toContain('providers.azure.api_version: OPENAI_API_VERSION is not a version: "preview"');
+    expect(failure).toContain(
+      "providers.azure.api_key_env: the environment variable AZURE_OPENAI_API_KEY is not set",
+    );
+  });
 });

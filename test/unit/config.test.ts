@@ -140,6 +140,11 @@ describe("parseConfig names each mistake by its path", () => {
     expect(parseConfig(shared).server.workers).toBe(2);
   });
 
+  test("an unknown provider type lists every type there is", () => {
+    const [problem] = problemsOf(() => parseConfig({ providers: { aws: { type: "bedrok" } } }));
+    for (const type of ["azure-openai", "gemini", "bedrock", "groq", "vllm"]) expect(problem).toContain(type);
+  });
+
   test("every mistake is listed, not just the first", () => {
     const problems = problemsOf(() =>
       parseConfig({
