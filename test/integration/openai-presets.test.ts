@@ -53,6 +53,10 @@ describe("a preset speaks its service's dialect", () => {
     expect(stream.text).toBe(TEXT);
     expect(lastRequest(mistral).body).toMatchObject({ stream: true });
     expect(lastRequest(mistral).body).not.toHaveProperty("stream_options");
+    const refused = await errorOf(
+      gw.client.generate({ ...generateRequest({ model: "mistral/m" }), user: "u-1" }),
+    );
+    expect(refused.rawMessage).toContain("user is not supported by provider mistral");
   });
 
   it("openrouter: its SSE comments are read past, and an error chunk mid-stream ends the stream with it", async () => {

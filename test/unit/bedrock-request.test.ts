@@ -113,6 +113,16 @@ describe("converseBody", () => {
     ]);
   });
 
+  it("leaves out a turn of empty text, which Converse refuses", () => {
+    const messages = body({
+      messages: [
+        user("Go"),
+        { role: "assistant", content: [{ type: "text", text: "" }], toolCalls: [], reasoning: [] },
+      ],
+    }).messages;
+    expect(messages).toEqual([{ role: "user", content: [{ text: "Go" }] }]);
+  });
+
   it("tool_choice none with no tool calls yet leaves the tools out", () => {
     expect(body({ tools: [TOOL], toolChoice: { type: "none" } }).toolConfig).toBeUndefined();
   });
@@ -153,6 +163,11 @@ describe("converseBody", () => {
       /tool_choice none/,
     ],
     ["a user id Bedrock's metadata cannot hold", { user: "a|b" }, /^user must be at most 256/],
+    [
+      "tool calls in the conversation with no tools offered",
+      { messages: [user("a"), { role: "tool" as const, toolCallId: "x", content: [], isError: false }] },
+      /tool calls in the conversation with no tools offered/,
+    ],
   ])("refuses %s as invalid_argument, naming it", (_, fields, message) => {
     const error = refusal(fields as Partial<ChatRequest>);
     expect(error).toMatchObject({ kind: "invalid_argument" });

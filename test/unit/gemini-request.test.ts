@@ -204,6 +204,16 @@ describe("a conversation with function calls", () => {
     { role: "tool", toolCallId: "call_a", content: [{ type: "text", text: "no such city" }], isError: true },
   ];
 
+  it("sends calls that come without a signature (relayed through the OpenAI API, or begun by another model) with Google's stand-in on the first", async () => {
+    const unsigned = { ...assistant, reasoning: [] };
+    const body = (await sent(
+      chat({ tools: [WEATHER, TIME], messages: [user("Weather and time?"), unsigned, ...results] }),
+    )) as { contents: { parts: Record<string, unknown>[] }[] };
+    const [first, second] = (body.contents[1]?.parts ?? []).filter((part) => "functionCall" in part);
+    expect(first?.thoughtSignature).toBe("skip_thought_signature_validator");
+    expect(second).not.toHaveProperty("thoughtSignature");
+  });
+
   it("answers calls by name in ONE user turn; a user message after joins it; the signature goes back on the first call", async () => {
     const body = await sent(
       chat({

@@ -51,13 +51,17 @@ export function converseBody(request: ChatRequest, provider: string): string {
         }
       : {}),
   };
+  const userBlocks = (parts: ContentPart[], at: number) => blocks(parts, `messages[${at}]`, provider);
+  const messages = toTurns<Block, Block[]>(request.messages, {
+    toolResult: (message, at) => toolResult(message, `messages[${at}]`, provider),
+    userBlocks,
+    user: userBlocks,
+    assistant: (message, at) => assistantContent(message, `messages[${at}]`, provider),
+  })
+    // A turn of empty text says nothing, and Converse refuses a turn without content.
+    .filter((turn) => turn.content.length > 0);
   return JSON.stringify({
-    messages: toTurns<Block, Block[]>(request.messages, {
-      toolResult: (message, at) => toolResult(message, `messages[${at}]`, provider),
-      userBlocks: (parts, at) => blocks(parts, `messages[${at}]`, provider),
-      user: (parts, at) => blocks(parts, `messages[${at}]`, provider),
-      assistant: (message, at) => assistantContent(message, `messages[${at}]`, provider),
-    }),
+    messages,
     // Converse refuses a blank text block, and an empty system prompt says nothing.
     system: request.system ? [{ text: request.system }] : undefined,
     inferenceConfig: Object.values(inference).some((v) => v !== undefined) ? inference : undefined,
@@ -156,12 +160,19 @@ function assistantContent(
  */
 function toolConfig(request: ChatRequest, provider: string): Block | undefined {
   const choice = request.toolChoice;
-  if (request.tools.length === 0) return undefined;
+  const toolHistory = request.messages.some(
+    (m) => m.role === "tool" || (m.role === "assistant" && m.toolCalls.length > 0),
+  );
+  if (request.tools.length === 0) {
+    if (!toolHistory) return undefined;
+    throw unsupported(
+      provider,
+      "tool calls in the conversation with no tools offered",
+      "Converse needs the tools offered to read those calls",
+    );
+  }
   if (choice?.type === "none") {
-    if (
-      !request.messages.some((m) => m.role === "tool" || (m.role === "assistant" && m.toolCalls.length > 0))
-    )
-      return undefined;
+    if (!toolHistory) return undefined;
     throw unsupported(
       provider,
       "tool_choice none with tool calls in the conversation",

@@ -6,6 +6,9 @@ import { toTurns } from "../turns.js";
 import { unsupported } from "../unsupported-field.js";
 
 type Part = Record<string, unknown>;
+
+/** The thought signature Google documents for a function call whose own signature is not there. */
+const UNSIGNED_CALL = "skip_thought_signature_validator";
 type AssistantMessage = Extract<ChatMessage, { role: "assistant" }>;
 type ToolMessage = Extract<ChatMessage, { role: "tool" }>;
 
@@ -211,6 +214,10 @@ function modelParts(message: AssistantMessage, at: number, provider: string): Pa
   }));
   const signatures = message.reasoning.flatMap((block) => (block.signature ? [block.signature] : []));
   if (calls.length > 0) {
+    // Gemini 3 refuses function calls of the current turn sent back without their signature, as
+    // calls relayed through the OpenAI API or begun by another model are: Google's documented
+    // stand-in lets them through.
+    if (signatures.length === 0) signatures.push(UNSIGNED_CALL);
     signatures.forEach((signature, j) => {
       const call = calls[j];
       if (call) call.thoughtSignature = signature;

@@ -10,6 +10,8 @@ export interface ChatDialect {
   usageUnasked?: boolean;
   /** The name the service gives the sampling seed. */
   seedField?: string;
+  /** The service has no field for the end user: `user` is refused, not sent to be refused there. */
+  noEndUser?: boolean;
 }
 
 export interface OpenAIPreset {
@@ -24,7 +26,7 @@ export const OPENAI_PRESETS = {
   mistral: {
     baseUrl: "https://api.mistral.ai/v1",
     keyEnv: "MISTRAL_API_KEY",
-    dialect: { usageUnasked: true, seedField: "random_seed" },
+    dialect: { usageUnasked: true, seedField: "random_seed", noEndUser: true },
   },
   deepseek: { baseUrl: "https://api.deepseek.com/v1", keyEnv: "DEEPSEEK_API_KEY" },
   together: { baseUrl: "https://api.together.xyz/v1", keyEnv: "TOGETHER_API_KEY" },

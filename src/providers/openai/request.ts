@@ -14,6 +14,8 @@ export function chatCompletionBody(
   provider: string,
   dialect: ChatDialect = {},
 ): string {
+  if (dialect.noEndUser && request.user !== undefined)
+    throw unsupported(provider, "user", "the service has no field for the end user");
   if (request.reasoningBudgetTokens !== undefined) {
     throw unsupported(provider, "reasoning_budget_tokens", "OpenAI's API takes reasoning_effort instead");
   }
