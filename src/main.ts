@@ -74,6 +74,7 @@ async function serve(
     logger.flush();
     await gateway.close();
     logger.info("stopped");
+    return 0;
   });
   if (link) {
     logger.info({ pid: process.pid }, "worker ready");
@@ -88,8 +89,13 @@ async function superviseWorkers(
   logger: Logger,
 ): Promise<void> {
   const { workers: count, host, port, drain_timeout: drainTimeoutMs } = config.server;
-  // A worker that keeps dying as it starts stops the gateway as SIGTERM would: the others drain.
-  const onGiveUp = () => process.kill(process.pid, "SIGTERM");
+  // A worker that keeps dying as it starts stops the gateway as SIGTERM would (the others drain),
+  // and the exit code says it failed.
+  let exitCode = 0;
+  const onGiveUp = () => {
+    exitCode = 1;
+    process.kill(process.pid, "SIGTERM");
+  };
   const supervisor = new WorkerSupervisor({ count, host, port, drainTimeoutMs, onGiveUp }, logger);
   // Until the workers listen a signal stops them too: none is left running without its primary.
   onStopSignal(async (signal) => {
@@ -97,18 +103,22 @@ async function superviseWorkers(
     logger.flush();
     await supervisor.stop(signal);
     logger.info("stopped");
+    return exitCode;
   });
   process.on("SIGHUP", () => supervisor.reload());
   announce(config, file, await supervisor.start());
 }
 
-/** Stops once on SIGTERM or SIGINT: a second signal during the drain changes nothing, it has its own timeout. */
-function onStopSignal(stop: (signal: NodeJS.Signals) => Promise<void>): void {
+/**
+ * Stops once on SIGTERM or SIGINT, exiting with the code `stop` returns: a second
+ * signal during the drain changes nothing, it has its own timeout.
+ */
+function onStopSignal(stop: (signal: NodeJS.Signals) => Promise<number>): void {
   let stopping = false;
   const once = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    void stop(signal).then(() => process.exit(0));
+    void stop(signal).then((code) => process.exit(code));
   };
   process.on("SIGTERM", once);
   process.on("SIGINT", once);

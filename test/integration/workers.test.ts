@@ -293,7 +293,7 @@ test("a worker that keeps dying as it starts stops the gateway after a backoff, 
     writeFileSync(gateway.configFile, "server: { drain_timout: 5s }\n");
     process.kill(stats.workers[0]?.pid ?? 0, "SIGKILL");
     const exit = await gateway.exited;
-    expect(exit.code).toBe(0);
+    expect(exit.code).toBe(1);
     const waits = gateway.logs
       .filter((line) => line.msg === "worker exited; starting another in its place")
       .map((line) => line.waitMs);
