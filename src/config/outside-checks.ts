@@ -1,6 +1,4 @@
-import { AZURE_KEY_ENV } from "../providers/azure-openai/index.js";
-import { GEMINI_KEY_ENV } from "../providers/gemini/index.js";
-import { OPENAI_PRESETS, type OpenAIPreset, type OpenAIPresetName } from "../providers/openai/presets.js";
+import { AWS_CREDENTIAL_VARIABLES, keyVariable } from "../providers/key-variables.js";
 import { readConfiguredFile } from "./configured-file.js";
 
 /**
@@ -25,9 +23,7 @@ export function outsideProblems(
   for (const [name, value] of Object.entries(asRecord(root.providers))) {
     const provider = asRecord(value);
     if (provider.type === "demo") continue;
-    // A preset's key is read from its service's variable unless the file names another.
-    const preset = OPENAI_PRESETS[provider.type as OpenAIPresetName] as OpenAIPreset | undefined;
-    const variable = provider.api_key_env ?? preset?.keyEnv ?? DEFAULT_KEY_ENV[String(provider.type)];
+    const variable = keyVariable(String(provider.type), provider.api_key_env as string | undefined);
     if (typeof variable === "string" && variable !== "" && !env[variable])
       problems.push(`providers.${name}.api_key_env: the environment variable ${variable} is not set`);
     if (provider.type === "azure-openai" && provider.endpoint === undefined && !env.AZURE_OPENAI_ENDPOINT)
@@ -43,17 +39,13 @@ function awsProblems(name: string, provider: Record<string, unknown>, env: NodeJ
   const problems: string[] = [];
   if (provider.region === undefined && !env.AWS_REGION && !env.AWS_DEFAULT_REGION)
     problems.push(`providers.${name}.region: not set, and AWS_REGION is not set either`);
-  for (const [setting, variable] of [
-    ["access_key_id_env", provider.access_key_id_env ?? "AWS_ACCESS_KEY_ID"],
-    ["secret_access_key_env", provider.secret_access_key_env ?? "AWS_SECRET_ACCESS_KEY"],
-  ])
+  for (const setting of ["access_key_id_env", "secret_access_key_env"] as const) {
+    const variable = provider[setting] ?? AWS_CREDENTIAL_VARIABLES[setting];
     if (typeof variable === "string" && !env[variable])
       problems.push(`providers.${name}.${setting}: the environment variable ${variable} is not set`);
+  }
   return problems;
 }
-
-/** The key variables of provider types that read one unless the file names another. */
-const DEFAULT_KEY_ENV: Record<string, string> = { gemini: GEMINI_KEY_ENV, "azure-openai": AZURE_KEY_ENV };
 
 const asRecord = (value: unknown): Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)

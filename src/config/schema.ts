@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { AZURE_API_VERSION } from "../providers/azure-openai/index.js";
+import { AWS_CREDENTIAL_VARIABLES } from "../providers/key-variables.js";
 import { OPENAI_PRESET_NAMES } from "../providers/openai/presets.js";
 import { KeysSchema, StoreSchema } from "./access-schema.js";
 import { byteSize, duration } from "./duration.js";
@@ -240,10 +241,10 @@ const BedrockProviderSchema = z
      */
     base_url: z.url({ protocol: /^https?$/ }).optional(),
     /** The variables holding the credentials, named as the AWS SDKs read them by default. */
-    access_key_id_env: z.string().min(1).default("AWS_ACCESS_KEY_ID"),
-    secret_access_key_env: z.string().min(1).default("AWS_SECRET_ACCESS_KEY"),
+    access_key_id_env: z.string().min(1).default(AWS_CREDENTIAL_VARIABLES.access_key_id_env),
+    secret_access_key_env: z.string().min(1).default(AWS_CREDENTIAL_VARIABLES.secret_access_key_env),
     /** Temporary credentials' session token; used when set. */
-    session_token_env: z.string().min(1).default("AWS_SESSION_TOKEN"),
+    session_token_env: z.string().min(1).default(AWS_CREDENTIAL_VARIABLES.session_token_env),
     ...signedProviderFields,
   })
   .strict();

@@ -6,12 +6,12 @@ import { ANTHROPIC_DEFAULT_BASE_URL, createAnthropicProvider } from "./anthropic
 import {
   AZURE_API_VERSION,
   AZURE_DEFAULT_API_VERSION,
-  AZURE_KEY_ENV,
   createAzureOpenAIProvider,
 } from "./azure-openai/index.js";
 import { bedrockDefaultBaseUrl, createBedrockProvider } from "./bedrock/index.js";
 import { createDemoProvider } from "./demo/index.js";
-import { createGeminiProvider, GEMINI_DEFAULT_BASE_URL, GEMINI_KEY_ENV } from "./gemini/index.js";
+import { createGeminiProvider, GEMINI_DEFAULT_BASE_URL } from "./gemini/index.js";
+import { keyVariable } from "./key-variables.js";
 import { createOpenAIProvider, OPENAI_DEFAULT_BASE_URL } from "./openai/index.js";
 import { OPENAI_PRESETS, type OpenAIPreset } from "./openai/presets.js";
 import type { Provider } from "./provider.js";
@@ -67,7 +67,8 @@ function createHttpProvider(
   problems: string[],
 ): Provider | undefined {
   const common = { name, headers: config.headers };
-  const key = (variable: string | undefined) => readKey(name, variable, env, problems);
+  const key = (configured: string | undefined) =>
+    readKey(name, "api_key_env", keyVariable(config.type, configured), env, problems);
   const url = (setting: string, configured: string | undefined, variables: string[], fallback?: string) =>
     readUrl({ provider: name, setting, configured, variables, fallback }, env, problems);
   switch (config.type) {
@@ -98,7 +99,7 @@ function createHttpProvider(
       const apiVersion = config.api_version ?? env.OPENAI_API_VERSION ?? AZURE_DEFAULT_API_VERSION;
       if (!AZURE_API_VERSION.test(apiVersion))
         problems.push(`providers.${name}.api_version: OPENAI_API_VERSION is not a version: "${apiVersion}"`);
-      const apiKey = key(config.api_key_env ?? AZURE_KEY_ENV);
+      const apiKey = key(config.api_key_env);
       if (endpoint === undefined) return undefined;
       return createAzureOpenAIProvider(
         { ...common, apiKey, endpoint, auth: config.auth, apiVersion },
@@ -108,7 +109,7 @@ function createHttpProvider(
     }
     case "gemini": {
       const baseUrl = url("base_url", config.base_url, ["GEMINI_BASE_URL"], GEMINI_DEFAULT_BASE_URL);
-      const apiKey = key(config.api_key_env ?? GEMINI_KEY_ENV);
+      const apiKey = key(config.api_key_env);
       if (baseUrl === undefined) return undefined;
       return createGeminiProvider(
         { ...common, apiKey, baseUrl, apiVersion: config.api_version },
@@ -120,10 +121,10 @@ function createHttpProvider(
       const region = config.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
       if (region === undefined)
         problems.push(`providers.${name}.region: not set, and AWS_REGION is not set either`);
-      const credential = (setting: string, variable: string) =>
-        readCredential(name, setting, variable, env, problems);
-      const accessKeyId = credential("access_key_id_env", config.access_key_id_env);
-      const secretAccessKey = credential("secret_access_key_env", config.secret_access_key_env);
+      const credential = (setting: "access_key_id_env" | "secret_access_key_env") =>
+        readKey(name, setting, config[setting], env, problems);
+      const accessKeyId = credential("access_key_id_env");
+      const secretAccessKey = credential("secret_access_key_env");
       const baseUrl = url(
         "base_url",
         config.base_url,
@@ -143,7 +144,7 @@ function createHttpProvider(
       return createOpenAIProvider(
         {
           ...common,
-          apiKey: key(config.api_key_env ?? preset.keyEnv),
+          apiKey: key(config.api_key_env),
           baseUrl: config.base_url ?? preset.baseUrl,
           dialect: preset.dialect,
         },
@@ -183,22 +184,10 @@ function readUrl(where: UrlSetting, env: NodeJS.ProcessEnv, problems: string[]):
   return undefined;
 }
 
-/** An AWS credential from the variable the config names; registered as a secret by the signer. */
-function readCredential(
-  provider: string,
-  setting: string,
-  variable: string,
-  env: NodeJS.ProcessEnv,
-  problems: string[],
-): string | undefined {
-  const value = env[variable];
-  if (!value)
-    problems.push(`providers.${provider}.${setting}: the environment variable ${variable} is not set`);
-  return value || undefined;
-}
-
+/** A key or credential from the variable `setting` names, registered as a secret so no message quotes it. */
 function readKey(
   provider: string,
+  setting: string,
   variable: string | undefined,
   env: NodeJS.ProcessEnv,
   problems: string[],
@@ -206,7 +195,7 @@ function readKey(
   if (variable === undefined) return undefined;
   const key = env[variable];
   if (!key) {
-    problems.push(`providers.${provider}.api_key_env: the environment variable ${variable} is not set`);
+    problems.push(`providers.${provider}.${setting}: the environment variable ${variable} is not set`);
     return undefined;
   }
   registerSecret(key);

@@ -85,3 +85,11 @@ const ERROR_TYPE_STATUS: Record<string, number> = {
 export function statusOfErrorType(type: string | undefined): number {
   return ERROR_TYPE_STATUS[type ?? ""] ?? 500;
 }
+
+/**
+ * The status an error inside a 200 stream stands for: its numeric `code` when that is an HTTP
+ * error status (OpenAI-compatible servers and Google send one), else its type's.
+ */
+export function statusOfStreamError(code: unknown, type: string | undefined): number {
+  return typeof code === "number" && code >= 400 && code < 600 ? code : statusOfErrorType(type);
+}

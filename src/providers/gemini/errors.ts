@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { GatewayError } from "../../errors/gateway-error.js";
-import { parseErrorBody, statusOfErrorType, upstreamHttpError } from "../upstream-http-error.js";
+import { parseErrorBody, statusOfStreamError, upstreamHttpError } from "../upstream-http-error.js";
 
 /**
  * Google's error: `{"error": {"code": 429, "message", "status": "RESOURCE_EXHAUSTED", "details":
@@ -38,9 +38,7 @@ export function httpError(
 /** An `{"error": ...}` event in a stream that had answered 200: its code is the HTTP status it stands for. */
 export function streamError(error: unknown, provider: string): GatewayError {
   const details = describe(error as GoogleError);
-  const code = (error as GoogleError).code;
-  const status =
-    typeof code === "number" && code >= 400 && code < 600 ? code : statusOfErrorType(details.type);
+  const status = statusOfStreamError((error as GoogleError).code, details.type);
   return upstreamHttpError({ provider, status, ...details, inStream: true });
 }
 

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { GatewayError } from "../../errors/gateway-error.js";
-import { parseErrorBody, statusOfErrorType, upstreamHttpError } from "../upstream-http-error.js";
+import { parseErrorBody, statusOfStreamError, upstreamHttpError } from "../upstream-http-error.js";
 
 /** `{"error": {"message", "type", "code"}}`; some compatible servers send a string or an integer code. */
 interface OpenAIError {
@@ -24,9 +24,7 @@ export function httpError(
 /** An `error` object sent inside a stream that had answered 200. */
 export function streamError(error: unknown, provider: string): GatewayError {
   const details = describe(typeof error === "string" ? { message: error } : (error as OpenAIError));
-  const code = (error as OpenAIError | undefined)?.code;
-  const status =
-    typeof code === "number" && code >= 400 && code < 600 ? code : statusOfErrorType(details.type);
+  const status = statusOfStreamError((error as OpenAIError | undefined)?.code, details.type);
   return upstreamHttpError({ provider, status, ...details, inStream: true });
 }
 
